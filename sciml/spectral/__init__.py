@@ -1,0 +1,16 @@
+"""FFT primitives shared by solvers, differentiators and neural operators."""
+
+from sciml.spectral.derivative import dealias_mask, derivative_symbols, laplacian_symbol, spectral_derivative
+from sciml.spectral.grf import GaussianRandomField
+from sciml.spectral.grid import Grid, wavenumber_grid, wavenumbers
+
+__all__ = [
+    "Grid",
+    "GaussianRandomField",
+    "dealias_mask",
+    "derivative_symbols",
+    "laplacian_symbol",
+    "spectral_derivative",
+    "wavenumber_grid",
+    "wavenumbers",
+]

@@ -1,0 +1,58 @@
+"""Shared timing helpers for the benchmarks: allocator settings, device sync, interleaved medians."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from typing import Callable
+
+import torch
+
+#: glibc malloc settings that stop large FFT/GEMM buffers from being returned to the OS (and
+#: page-faulted back in) on every call; both sides of a comparison run under the same settings.
+ALLOCATOR_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 40)}
+
+
+def ensure_allocator_env() -> str:
+    """Re-exec this process with :data:`ALLOCATOR_ENV` unless those variables are already set.
+
+    Returns a one-line description of the allocator settings in force (printed by the benchmarks).
+    A variable the user set is respected, so ``MALLOC_MMAP_MAX_=65536 python ...`` measures the
+    default-like allocator instead.
+    """
+    missing = {k: v for k, v in ALLOCATOR_ENV.items() if k not in os.environ}
+    if missing:
+        env = {**os.environ, **missing}
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+    return "glibc malloc, " + ", ".join(f"{k}={os.environ[k]}" for k in ALLOCATOR_ENV)
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued kernels, so that wall-clock time covers the work (no-op on CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def interleaved_medians(
+    candidates: dict[str, Callable[[], object]], device: torch.device, repeats: int, warmup: int = 2
+) -> dict[str, float]:
+    """Median seconds per call of each candidate, with the candidates' calls interleaved.
+
+    Round ``r`` runs every candidate once, in turn, so that a slow phase of a shared machine hits
+    all of them alike; the median over rounds discards the outliers. ``warmup`` rounds are untimed
+    (plan caches, allocator growth, lazy initialisation).
+    """
+    if repeats < 1:
+        raise ValueError(f"interleaved_medians: repeats must be >= 1, got {repeats}")
+    times: dict[str, list[float]] = {name: [] for name in candidates}
+    for round_index in range(warmup + repeats):
+        for name, call in candidates.items():
+            synchronize(device)
+            start = time.perf_counter()
+            call()
+            synchronize(device)
+            if round_index >= warmup:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(samples) for name, samples in times.items()}

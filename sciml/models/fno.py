@@ -1,0 +1,245 @@
+"""Fourier neural operators: FNO and its Tucker-factorized variant TFNO (Li et al. 2021; Kossaifi et al. 2023).
+
+The operator maps an input function ``a`` sampled on a grid to an output function ``u`` on the same
+grid, at any resolution:
+
+.. math::
+
+    v_0 = P(a, x), \\qquad
+    v_{l+1} = \\sigma\\Big( M_l\\big(\\sigma(K_l v_l + W_l v_l + b_l)\\big) + g_l \\odot v_l \\Big), \\qquad
+    u = Q(v_L),
+
+where ``x`` are the coordinates of the unit box (appended to ``a``), ``P`` and ``Q`` are pointwise
+two-layer MLPs (lifting, projection), ``K_l`` is the spectral convolution (keep the lowest Fourier
+modes, mix channels per mode), ``W_l v + b_l`` a pointwise linear skip, ``M_l`` a pointwise channel
+MLP with the soft-gating skip ``g_l \\odot v_l`` and ``\\sigma`` the GELU (not applied after the last
+layer). This is the architecture of neuraloperator's ``FNO`` with its defaults (``norm=None``,
+``fno_skip="linear"``, ``channel_mlp_skip="soft-gating"``), so weights transfer one to one.
+
+References
+----------
+Z. Li et al., "Fourier Neural Operator for Parametric Partial Differential Equations", ICLR 2021.
+J. Kossaifi et al., "Multi-Grid Tensorized Fourier Neural Operator for High-Resolution PDEs", TMLR 2023.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from sciml.models.blocks import ChannelMLP, PointwiseLinear, pointwise
+from sciml.models.domain import CoordinateCache, pad_domain, padding_widths, unpad_domain
+from sciml.nn import SpectralConv
+
+
+@dataclasses.dataclass(frozen=True)
+class FNOOptions:
+    """Advanced FNO options; the defaults are neuraloperator's.
+
+    Parameters
+    ----------
+    lifting_ratio, projection_ratio
+        Hidden channels of the lifting / projection MLPs as multiples of ``width``.
+    channel_mlp_expansion
+        Hidden channels of each block's channel MLP as a multiple of ``width``; ``0`` removes the MLP
+        (and its soft-gating skip).
+    positional_embedding
+        Append the coordinates of ``[0, 1)^d`` to the input channels.
+    domain_padding
+        Zero-pad ``round(domain_padding * n)`` points on both sides of every axis after the lifting
+        (for non-periodic problems); a fraction, so the padded box is the same at every resolution.
+    factorization, rank
+        Spectral weight factorization (``None``, ``"dense"``, ``"tucker"``, ``"cp"``) and its rank.
+    spectral_path
+        ``"auto"``, ``"fft"`` or ``"dft"``: how the spectral convolutions transform (see ``sciml.nn``).
+    """
+
+    lifting_ratio: float = 2.0
+    projection_ratio: float = 2.0
+    channel_mlp_expansion: float = 0.5
+    positional_embedding: bool = True
+    domain_padding: float = 0.0
+    factorization: str | None = None
+    rank: float = 0.5
+    spectral_path: str = "auto"
+
+    def __post_init__(self):
+        if self.lifting_ratio <= 0 or self.projection_ratio <= 0:
+            raise ValueError(f"FNOOptions: lifting_ratio and projection_ratio must be > 0, got {self}")
+        if self.channel_mlp_expansion < 0:
+            raise ValueError(f"FNOOptions: channel_mlp_expansion must be >= 0, got {self.channel_mlp_expansion}")
+        if not 0 <= self.domain_padding < 1:
+            raise ValueError(f"FNOOptions: domain_padding must be a fraction in [0, 1), got {self.domain_padding}")
+
+
+class FourierBlock(nn.Module):
+    """One FNO layer ``v -> sigma(M(sigma(K v + W v + b)) + g * v)`` on ``(B, C, *S)`` fields.
+
+    The spectral output is the addend of the skip GEMM and the gated input the addend of the MLP's
+    last GEMM, so the block makes no pass over the field beyond the transforms, GEMMs and GELUs.
+    """
+
+    def __init__(
+        self, width: int, modes: tuple[int, ...], options: FNOOptions, generator: torch.Generator | None = None
+    ):
+        super().__init__()
+        self.spectral = SpectralConv(
+            width,
+            width,
+            modes,
+            factorization=options.factorization,
+            rank=options.rank,
+            path=options.spectral_path,
+            generator=generator,
+        )
+        self.skip = PointwiseLinear(width, width, generator)  # its bias is the bias of the spectral convolution
+        hidden = round(width * options.channel_mlp_expansion)
+        self.mlp = ChannelMLP(width, hidden, width, generator) if hidden > 0 else None
+        self.gate = nn.Parameter(torch.ones(width)) if self.mlp is not None else None
+
+    def forward(self, v: Tensor, activate: bool) -> Tensor:
+        """``(B, C, *S) -> (B, C, *S)``; ``activate=False`` skips the GELUs (last layer)."""
+        batch, width = v.shape[:2]
+        v3 = v.reshape(batch, width, -1)  # (B, C, N)
+        h = self.skip(v3, self.spectral(v).reshape(batch, width, -1))  # (B, C, N)
+        if activate:
+            h = F.gelu(h)
+        if self.mlp is not None:
+            h = self.mlp(h, v3, self.gate)
+            if activate:
+                h = F.gelu(h)
+        return h.view(v.shape)
+
+
+class AbstractFNO(nn.Module):
+    """The FNO architecture; :class:`FNO` and :class:`TFNO` differ only in their default options.
+
+    Parameters
+    ----------
+    in_channels, out_channels
+        Channels of the input and output functions.
+    modes
+        Kept Fourier modes per axis, one entry per space dimension (1-D, 2-D, 3-D from its length):
+        ``|k| <= modes[i]`` on every axis but the last, ``0 <= k <= modes[-1]`` on the last.
+    width
+        Channels of the hidden representation.
+    n_layers
+        Number of Fourier blocks.
+    options
+        Advanced options, :class:`FNOOptions`; ``None`` takes the class's ``default_options``.
+    generator
+        Seeds the weight initialization.
+
+    Shapes: ``forward(a)`` maps ``(B, in_channels, *S) -> (B, out_channels, *S)`` for any ``S`` with
+    ``len(S) == len(modes)``.
+    """
+
+    name: ClassVar[str]
+    default_options: ClassVar[FNOOptions]
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        modes: tuple[int, ...],
+        width: int,
+        n_layers: int = 4,
+        options: FNOOptions | None = None,
+        generator: torch.Generator | None = None,
+    ):
+        super().__init__()
+        modes = tuple(int(m) for m in modes)
+        if not 1 <= len(modes) <= 3 or min(modes) < 1:
+            raise ValueError(f"{type(self).__name__}: modes must hold 1 to 3 positive ints, got {modes}")
+        if min(in_channels, out_channels, width, n_layers) < 1:
+            raise ValueError(
+                f"{type(self).__name__}: in_channels, out_channels, width and n_layers must be >= 1, got "
+                f"{in_channels}, {out_channels}, {width}, {n_layers}"
+            )
+        options = self.default_options if options is None else options
+        self.in_channels, self.out_channels, self.modes = in_channels, out_channels, modes
+        self.width, self.n_layers, self.options = width, n_layers, options
+        self.coordinates = CoordinateCache() if options.positional_embedding else None
+        lifted_in = in_channels + (len(modes) if options.positional_embedding else 0)
+        self.lifting = ChannelMLP(lifted_in, int(options.lifting_ratio * width), width, generator)
+        self.blocks = nn.ModuleList(FourierBlock(width, modes, options, generator) for _ in range(n_layers))
+        self.projection = ChannelMLP(width, int(options.projection_ratio * width), out_channels, generator)
+
+    def forward(self, a: Tensor) -> Tensor:
+        """``a`` ``(B, in_channels, *S)`` -> ``(B, out_channels, *S)``."""
+        dim = len(self.modes)
+        if a.dim() != dim + 2 or a.shape[1] != self.in_channels:
+            raise ValueError(
+                f"{type(self).__name__}: expected a of shape (B, {self.in_channels}, *S) with {dim} space axes, "
+                f"got {tuple(a.shape)}"
+            )
+        batch, space = a.shape[0], tuple(a.shape[2:])
+        v = self._lift(a.reshape(batch, self.in_channels, -1), space).view(batch, self.width, *space)  # (B, C, *S)
+        widths = padding_widths(space, self.options.domain_padding)
+        if any(widths):
+            v = pad_domain(v, widths)
+        for index, block in enumerate(self.blocks):
+            v = block(v, activate=index < self.n_layers - 1)
+        if any(widths):
+            v = unpad_domain(v, widths)
+        u = self.projection(v.reshape(batch, self.width, -1))  # (B, C_out, N)
+        return u.view(batch, self.out_channels, *space)
+
+    def _lift(self, a3: Tensor, space: tuple[int, ...]) -> Tensor:
+        """The lifting MLP on ``cat(a, x)`` ``(B, C_in + d, N)`` without building the concatenation.
+
+        Its first layer splits as ``W_a a + (W_x x + b)``: the coordinate term is one small
+        ``(C_lift, d) @ (d, N)`` product shared by the whole batch and accumulated by the GEMM.
+        """
+        fc1 = self.lifting.fc1
+        if self.coordinates is None:
+            hidden = fc1(a3)
+        else:
+            x = self.coordinates(space, a3.dtype, a3.device)  # (d, N)
+            w_a, w_x = fc1.weight[:, : self.in_channels], fc1.weight[:, self.in_channels :]
+            hidden = pointwise(w_a, a3, torch.addmm(fc1.bias[:, None], w_x, x))  # (B, C_lift, N)
+        return self.lifting.fc2(F.gelu(hidden))
+
+    def config(self) -> dict[str, Any]:
+        """A JSON-able description from which :meth:`from_config` rebuilds the model (weights apart)."""
+        return {
+            "model": self.name,
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "modes": list(self.modes),
+            "width": self.width,
+            "n_layers": self.n_layers,
+            "options": dataclasses.asdict(self.options),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "AbstractFNO":
+        """The model that :meth:`config` describes, freshly initialized."""
+        if config.get("model") != cls.name:
+            raise ValueError(f"{cls.__name__}.from_config: config describes model {config.get('model')!r}, not {cls.name!r}")
+        return cls(
+            config["in_channels"],
+            config["out_channels"],
+            tuple(config["modes"]),
+            config["width"],
+            config["n_layers"],
+            FNOOptions(**config["options"]),
+        )
+
+
+class FNO(AbstractFNO):
+    """Fourier neural operator with dense spectral weights (see :class:`AbstractFNO`)."""
+
+    name = "fno"
+    default_options = FNOOptions()
+
+
+class TFNO(AbstractFNO):
+    """Fourier neural operator with Tucker-factorized spectral weights (see :class:`AbstractFNO`)."""
+
+    name = "tfno"
+    default_options = FNOOptions(factorization="tucker")

@@ -44,16 +44,20 @@ class PointwiseLinear(nn.Module):
     ``[-1/sqrt(C_in), 1/sqrt(C_in)]``, drawn from ``generator`` when given.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, generator: torch.Generator | None = None):
+    def __init__(
+        self, in_channels: int, out_channels: int, bias: bool = True, generator: torch.Generator | None = None
+    ):
         super().__init__()
         if in_channels < 1 or out_channels < 1:
             raise ValueError(f"PointwiseLinear: channels must be >= 1, got in={in_channels}, out={out_channels}")
         bound = 1.0 / math.sqrt(in_channels)
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels).uniform_(-bound, bound, generator=generator))
-        self.bias = nn.Parameter(torch.empty(out_channels).uniform_(-bound, bound, generator=generator))
+        self.bias = (
+            nn.Parameter(torch.empty(out_channels).uniform_(-bound, bound, generator=generator)) if bias else None
+        )
 
     def forward(self, u: Tensor, addend: Tensor | None = None, gate: Tensor | None = None) -> Tensor:
-        """``W u + b + (gate * addend)``, with the sum formed in one pass and accumulated by the GEMM.
+        """``W u + b + gate * addend``, the addend formed in at most one pass and accumulated by the GEMM.
 
         Parameters
         ----------
@@ -64,14 +68,16 @@ class PointwiseLinear(nn.Module):
         gate
             Optional per-channel scale ``(C_out,)`` of ``addend`` (soft gating).
         """
-        bias = self.bias[:, None]  # (C_out, 1)
+        bias = None if self.bias is None else self.bias[:, None]  # (C_out, 1)
+        if addend is not None and gate is not None:
+            addend = addend * gate[:, None] if bias is None else torch.addcmul(bias, gate[:, None], addend)
+        elif addend is not None and bias is not None:
+            addend = addend + bias
+        elif addend is None:
+            addend = bias
         if addend is None:
-            base = bias
-        elif gate is None:
-            base = addend + bias
-        else:
-            base = torch.addcmul(bias, gate[:, None], addend)
-        return pointwise(self.weight, u, base)
+            return torch.bmm(self.weight.expand(u.shape[0], -1, -1), u)
+        return pointwise(self.weight, u, addend)
 
 
 class ChannelMLP(nn.Module):
@@ -85,8 +91,8 @@ class ChannelMLP(nn.Module):
         self, in_channels: int, hidden_channels: int, out_channels: int, generator: torch.Generator | None = None
     ):
         super().__init__()
-        self.fc1 = PointwiseLinear(in_channels, hidden_channels, generator)
-        self.fc2 = PointwiseLinear(hidden_channels, out_channels, generator)
+        self.fc1 = PointwiseLinear(in_channels, hidden_channels, generator=generator)
+        self.fc2 = PointwiseLinear(hidden_channels, out_channels, generator=generator)
 
     def forward(self, u: Tensor, addend: Tensor | None = None, gate: Tensor | None = None) -> Tensor:
         """``(B, C_in, N) -> (B, C_out, N)``."""

@@ -77,10 +77,11 @@ class FNOOptions:
 
 
 class FourierBlock(nn.Module):
-    """One FNO layer ``v -> sigma(M(sigma(K v + W v + b)) + g * v)`` on ``(B, C, *S)`` fields.
+    """One FNO layer ``v -> sigma(M(sigma(K v + b + W v)) + g * v)`` on ``(B, C, *S)`` fields.
 
-    The spectral output is the addend of the skip GEMM and the gated input the addend of the MLP's
-    last GEMM, so the block makes no pass over the field beyond the transforms, GEMMs and GELUs.
+    The spectral output ``K v + b`` is the addend of the skip GEMM and the gated input the addend of
+    the MLP's last GEMM, so the block makes no pass over the field beyond the transforms, the GEMMs,
+    the gate and the GELUs.
     """
 
     def __init__(
@@ -94,9 +95,10 @@ class FourierBlock(nn.Module):
             factorization=options.factorization,
             rank=options.rank,
             path=options.spectral_path,
+            bias=True,
             generator=generator,
         )
-        self.skip = PointwiseLinear(width, width, generator)  # its bias is the bias of the spectral convolution
+        self.skip = PointwiseLinear(width, width, bias=False, generator=generator)
         hidden = round(width * options.channel_mlp_expansion)
         self.mlp = ChannelMLP(width, hidden, width, generator) if hidden > 0 else None
         self.gate = nn.Parameter(torch.ones(width)) if self.mlp is not None else None

@@ -1,0 +1,140 @@
+"""Reading a dataset file at its generated resolution or a coarser one, and batching it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from sciml.data.format import DatasetError, DatasetInfo, describe_grid, read_info
+from sciml.spectral.grid import Grid
+
+
+def subsample_factors(*grids: Grid) -> list[int]:
+    """The factors ``r`` by which every one of ``grids`` can be subsampled (see :meth:`Grid.subsample`).
+
+    Periodic axes need ``n % r == 0``, nodal axes ``(n - 1) % r == 0``, and the coarse grid at least
+    two points per axis; e.g. ``[1, 2, 3, 4, 5, ...]`` for nodal 421 (421, 211, 141, 106, 85, ...).
+    """
+    cells = [(n if grid.periodic else n - 1, grid.periodic) for grid in grids for n in grid.shape]
+    # a coarse axis keeps c / r cells and needs two points: r <= c / 2 (periodic) or r <= c (nodal)
+    largest = min(c // 2 if periodic else c for c, periodic in cells)
+    return [r for r in range(1, largest + 1) if all(c % r == 0 for c, _ in cells)]
+
+
+def _factor_for(info: DatasetInfo, resolution: int | None, factor: int | None) -> int:
+    """The subsampling factor that ``resolution`` (points per axis of the input grid) or ``factor`` asks for."""
+    grids = (info.input_grid, info.output_grid)
+    factors = subsample_factors(*grids)
+    if resolution is not None and factor is not None:
+        raise ValueError("H5Dataset: give resolution or factor, not both")
+    if resolution is None and factor is None:
+        return 1
+    grid = info.input_grid
+    reachable = {r: grid.subsample(r).shape for r in factors}
+    if factor is not None:
+        if factor not in reachable:
+            raise ValueError(
+                f"H5Dataset: cannot subsample {info.path} ({describe_grid(grid)}) by factor {factor}; possible factors: {factors}"
+            )
+        return factor
+    for r, shape in reachable.items():
+        if shape == (resolution,) * grid.dim:
+            return r
+    if len(set(grid.shape)) > 1:
+        raise ValueError(f"H5Dataset: {info.path} has a non-cubic grid {grid.shape}; pass factor= (one of {factors})")
+    possible = ", ".join(str(shape[0]) for shape in reachable.values())
+    raise ValueError(
+        f"H5Dataset: resolution {resolution} is not reachable from {info.path} ({describe_grid(grid)}) "
+        f"by subsampling; possible resolutions: {possible}"
+    )
+
+
+class H5Dataset(Dataset):
+    """A sciml dataset file as ``(input, solution)`` pairs, optionally subsampled to a coarser grid.
+
+    Coarse grids keep every ``r``-th point of the stored one on each space axis (``x[..., ::r, ::r]``),
+    so they cover the same box: periodic ``n -> n / r``, nodal ``n -> (n - 1) / r + 1`` (421 -> 211,
+    141, 85). The same factor applies to inputs and solutions. The selected samples are read into
+    memory once, strided by HDF5 so that the full-resolution arrays are never held.
+
+    Parameters
+    ----------
+    path
+        A complete dataset file (a ``.part`` file or one with ``complete=False`` is refused).
+    resolution
+        Points per space axis of the input grid after subsampling; ``None`` keeps the stored one.
+    factor
+        Alternatively the subsampling factor ``r`` itself (needed for non-cubic grids).
+    n
+        Keep only the first ``n`` samples; ``None`` keeps all.
+    dtype
+        Convert to this dtype on load; ``None`` keeps the stored dtype.
+
+    Attributes
+    ----------
+    inputs, solutions
+        ``(n, C_in, *S)`` and ``(n, C_out, *S_out)`` on :attr:`input_grid` and :attr:`output_grid`.
+    info
+        The file's :class:`DatasetInfo` (problem, parameters, stored grids, seed, version).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        resolution: int | None = None,
+        *,
+        factor: int | None = None,
+        n: int | None = None,
+        dtype: torch.dtype | None = None,
+    ):
+        info = read_info(path)
+        if not info.complete:
+            raise DatasetError(
+                f"{info.path} is incomplete ({info.samples_done}/{info.n} samples); rerun its generation to finish it"
+            )
+        if n is not None and not 1 <= n <= info.n:
+            raise ValueError(f"H5Dataset: n must be in [1, {info.n}] for {info.path}, got {n}")
+        self.info = info
+        self.factor = _factor_for(info, resolution, factor)
+        self.input_grid = info.input_grid.subsample(self.factor)
+        self.output_grid = info.output_grid.subsample(self.factor)
+        count = info.n if n is None else n
+        with h5py.File(info.path, "r") as f:
+            self.inputs = self._read(f["inputs"], count, info.input_grid.dim, dtype)
+            self.solutions = self._read(f["solutions"], count, info.output_grid.dim, dtype)
+
+    def _read(self, dset: h5py.Dataset, count: int, dim: int, dtype: torch.dtype | None) -> Tensor:
+        # (n, C, *S) -> (count, C, *S / r): HDF5 hyperslab selection with stride r on every space axis
+        index = (slice(0, count), slice(None)) + (slice(None, None, self.factor),) * dim
+        x = torch.from_numpy(dset[index])
+        return x if dtype is None else x.to(dtype)
+
+    def __len__(self) -> int:
+        return self.inputs.shape[0]
+
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:
+        return self.inputs[i], self.solutions[i]
+
+
+def dataloader(
+    dataset: Dataset,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    generator: torch.Generator | None = None,
+    drop_last: bool = False,
+) -> DataLoader:
+    """A :class:`~torch.utils.data.DataLoader` of ``(inputs (B, C_in, *S), solutions (B, C_out, *S))`` batches.
+
+    Shuffling draws its permutations from ``generator``, which is required with ``shuffle=True`` so
+    that the batch order is reproducible.
+    """
+    if batch_size < 1:
+        raise ValueError(f"dataloader: batch_size must be >= 1, got {batch_size}")
+    if shuffle and generator is None:
+        raise ValueError("dataloader: shuffle=True needs a seeded torch.Generator")
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last)

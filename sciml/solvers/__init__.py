@@ -1,5 +1,15 @@
 """Reference solvers that generate data: time steppers and elliptic solvers."""
 
+from sciml.solvers.elliptic import (
+    darcy_matrix,
+    darcy_operator,
+    dirichlet_eigenvalues,
+    dst1,
+    face_coefficients,
+    poisson_dirichlet,
+    poisson_periodic,
+    solve_darcy,
+)
 from sciml.solvers.etdrk4 import ETDRK4, integrate
 from sciml.solvers.navier_stokes import CrankNicolsonEuler, VorticityEquation, VorticitySolver, stream_function
 
@@ -10,4 +20,12 @@ __all__ = [
     "VorticityEquation",
     "VorticitySolver",
     "stream_function",
+    "darcy_matrix",
+    "darcy_operator",
+    "dirichlet_eigenvalues",
+    "dst1",
+    "face_coefficients",
+    "poisson_dirichlet",
+    "poisson_periodic",
+    "solve_darcy",
 ]

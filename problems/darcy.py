@@ -1,0 +1,130 @@
+r"""Steady Darcy flow on the unit square.
+
+.. math::
+    -\nabla\cdot(a(x)\, \nabla u(x)) = f, \qquad x \in (0, 1)^2, \qquad u = 0 \text{ on } \partial(0, 1)^2.
+
+The defaults are the FNO benchmark (Li et al. 2021): ``f = 1``, the coefficient
+:math:`a = \psi(g)` with :math:`g \sim N(0, (-\Delta + 9 I)^{-2})` (Neumann cosines, mean zero) and
+:math:`\psi = 12` where :math:`g \ge 0`, :math:`3` elsewhere; data at 421 x 421 nodes, subsampled to
+211, 141 and 85. The operator to learn is :math:`a \mapsto u`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+from torch import Tensor
+
+from sciml.problem import AbstractProblem
+from sciml.solvers import solve_darcy
+from sciml.spectral import GaussianRandomField, Grid
+
+__all__ = ["Darcy"]
+
+_COEFFICIENTS = ("threshold", "lognormal")
+
+
+@dataclasses.dataclass(frozen=True)
+class Darcy(AbstractProblem):
+    r"""Darcy flow :math:`-\nabla\cdot(a \nabla u) = f` on :math:`(0, 1)^2` with :math:`u = 0` on the boundary.
+
+    Parameters
+    ----------
+    forcing
+        The constant source :math:`f`.
+    coefficient
+        ``"threshold"``: :math:`a = a_+` where :math:`g \ge 0` and :math:`a_-` elsewhere (the FNO
+        benchmark). ``"lognormal"``: :math:`a = \exp(g)`.
+    high, low
+        :math:`a_+` and :math:`a_-` of the ``"threshold"`` coefficient, both positive.
+    grf_alpha, grf_tau
+        Covariance of :math:`g \sim N(0, \tau^{2\alpha - 2}(-\Delta + \tau^2 I)^{-\alpha})` with zero
+        Neumann data and no constant mode (see :class:`sciml.spectral.GaussianRandomField`), evaluated
+        on the nodal grid.
+    rtol
+        Relative residual at which the solver (:func:`sciml.solvers.solve_darcy`) stops; ``1e-10``
+        agrees with a sparse direct solve to about ``1e-12``.
+    default_resolution
+        Nodes per axis at which datasets are generated (421 = 420 cells, so that 211, 141 and 85
+        follow by :meth:`sciml.spectral.Grid.subsample` with factors 2, 3 and 5).
+
+    Shapes
+    ------
+    Inputs ``a`` and solutions ``u`` are ``(B, 1, n, n)`` on the nodal grid :meth:`grid` (both ends
+    of each axis included, ``h = 1 / (n - 1)``); ``u`` is zero on the boundary nodes.
+    """
+
+    forcing: float = 1.0
+    coefficient: str = "threshold"
+    high: float = 12.0
+    low: float = 3.0
+    grf_alpha: float = 2.0
+    grf_tau: float = 3.0
+    rtol: float = 1e-10
+    default_resolution: int = 421
+
+    name = "darcy"
+
+    def __post_init__(self):
+        if self.coefficient not in _COEFFICIENTS:
+            raise ValueError(f"Darcy: coefficient must be one of {_COEFFICIENTS}, got {self.coefficient!r}")
+        for field in ("high", "low", "grf_tau"):
+            value = getattr(self, field)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"Darcy: {field} must be positive and finite, got {value}")
+        if not math.isfinite(self.forcing):
+            raise ValueError(f"Darcy: forcing must be finite, got {self.forcing}")
+        if self.grf_alpha <= 1:
+            raise ValueError(f"Darcy: grf_alpha must exceed dim / 2 = 1, got {self.grf_alpha}")
+        if self.default_resolution < 3:
+            raise ValueError(f"Darcy: default_resolution must be >= 3, got {self.default_resolution}")
+
+    @property
+    def dim(self) -> int:
+        return 2
+
+    def grid(self, resolution: int) -> Grid:
+        """The nodal ``resolution x resolution`` grid on the unit square (``periodic=False``), ``resolution >= 3``."""
+        if resolution < 3:
+            raise ValueError(f"Darcy.grid: resolution must be >= 3 (one interior node), got {resolution}")
+        return Grid.uniform(resolution, 2, periodic=False)
+
+    def sample_inputs(self, n: int, grid: Grid, generator: torch.Generator) -> Tensor:
+        """``n`` coefficient fields ``(n, 1, *grid.shape)``, float64, from ``generator``."""
+        self._check_grid(grid)
+        g = GaussianRandomField(grid, alpha=self.grf_alpha, tau=self.grf_tau, boundary="neumann").sample(n, generator)
+        if self.coefficient == "lognormal":
+            a = g.exp()
+        else:
+            a = torch.where(g >= 0, torch.tensor(self.high, dtype=g.dtype), torch.tensor(self.low, dtype=g.dtype))
+        return a[:, None]  # (n, 1, *S)
+
+    def solve(self, a: Tensor, grid: Grid) -> Tensor:
+        r"""The finite-difference solution ``(B, 1, *grid.shape)``, float64, for coefficients ``a`` ``(B, 1, *grid.shape)``.
+
+        Conservative 5-point scheme with arithmetic face averages of ``a``, second order for smooth
+        ``a``; solved by Poisson-preconditioned conjugate gradients, batched
+        (:func:`sciml.solvers.solve_darcy`).
+        """
+        self._check_grid(grid)
+        if a.ndim != 4 or a.shape[1] != 1 or tuple(a.shape[2:]) != grid.shape or not a.is_floating_point():
+            raise ValueError(f"Darcy.solve: a must be a real (B, 1, {grid.shape[0]}, {grid.shape[1]}) tensor, "
+                             f"got {tuple(a.shape)} {a.dtype}")
+        return solve_darcy(a.to(torch.float64), self.forcing, grid, rtol=self.rtol)
+
+    def residual(self, u: Tensor, a: Tensor, d) -> Tensor:
+        r"""The pointwise residual :math:`-\nabla\cdot(a \nabla u) - f`.
+
+        Grid fields ``u``, ``a`` ``(B, 1, n, n)`` with a grid differentiator on :meth:`grid` (for
+        :class:`~sciml.diff.FiniteDiff` the divergence of the flux :math:`a \nabla u` is taken in
+        conservative form, so discontinuous ``a`` gives a residual concentrated on the jumps), or
+        point values ``(P, 1)`` with :class:`~sciml.diff.AutogradDiff`, where ``a`` must be computed
+        from the points. The boundary condition :math:`u = 0` is not part of the residual.
+        """
+        return -d.div(a * d.grad(u)) - self.forcing
+
+    def _check_grid(self, grid: Grid) -> None:
+        if grid.dim != 2 or grid.periodic or any(not math.isclose(length, 1.0) for length in grid.lengths):
+            raise ValueError(f"Darcy: grid must be the nodal (periodic=False) grid on the unit square, got {grid}")

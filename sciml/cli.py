@@ -1,0 +1,206 @@
+"""The ``sciml`` command line: ``sciml generate`` writes a dataset file, ``sciml info`` describes one.
+
+Every bad argument or file ends in a one-line error on stderr and a non-zero exit status, never
+a traceback; tracebacks are left for bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from sciml.data import DatasetError, DatasetWriter, describe_grid, part_path, read_info, subsample_factors
+from sciml.problem import AbstractProblem
+from sciml.registry import PROBLEMS
+
+
+class CommandError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line (argparse prints the usage block first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _problem_name(text: str) -> str:
+    if text not in PROBLEMS:
+        raise argparse.ArgumentTypeError(f"unknown problem {text!r} (known: {', '.join(PROBLEMS)})")
+    return text
+
+
+def _int_at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _param(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def build_problem(name: str, overrides: list[tuple[str, str]]) -> AbstractProblem:
+    """``PROBLEMS[name]`` with its defaults (the reference benchmark) and ``--param KEY=VALUE`` overrides.
+
+    Values are JSON (``1e-4``, ``true``, ``[1, 2]``, ``"text"``) and must have the type of the field's
+    default (an integer is accepted for a float field); fields that hold objects cannot be set here.
+    """
+    cls = PROBLEMS[name]
+    defaults = cls()
+    fields = {f.name: getattr(defaults, f.name) for f in dataclasses.fields(defaults)}
+    changes = {}
+    for key, text in overrides:
+        if key not in fields:
+            raise CommandError(f"--param {key}: {name} has no parameter {key!r} (parameters: {', '.join(fields)})")
+        default = fields[key]
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            raise CommandError(f"--param {key}={text}: not a JSON value (strings need quotes)") from None
+        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        elif isinstance(default, tuple) and isinstance(value, list):
+            value = tuple(value)
+        if not isinstance(default, (bool, int, float, str, tuple)):
+            raise CommandError(f"--param {key}: holds a {type(default).__name__}, which the command line cannot set")
+        if type(value) is not type(default):
+            raise CommandError(f"--param {key}: expected a {type(default).__name__} like {default!r}, got {text!r}")
+        changes[key] = value
+    try:
+        return dataclasses.replace(defaults, **changes)
+    except (TypeError, ValueError) as err:
+        raise CommandError(f"--param: {err}") from None
+
+
+def _megabytes(path: Path) -> str:
+    return f"{path.stat().st_size / 1e6:.1f} MB"
+
+
+def generate(args: argparse.Namespace) -> int:
+    problem = build_problem(args.problem, args.param)
+    try:
+        problem.grid(args.resolution)
+    except ValueError as err:
+        raise CommandError(f"--resolution {args.resolution}: {err}") from None
+    try:
+        device = torch.device(args.device)
+    except RuntimeError as err:
+        raise CommandError(f"--device {args.device}: {err}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise CommandError(f"--device {args.device}: no CUDA device is available")
+    try:
+        writer = DatasetWriter(problem, args.out, n=args.n, resolution=args.resolution, seed=args.seed,
+                               chunk=args.chunk, dtype=args.dtype, device=device)
+    except (FileExistsError, DatasetError) as err:
+        raise CommandError(str(err)) from None
+    if writer.samples_done:
+        print(f"resuming {writer.part} at {writer.samples_done}/{args.n} samples", file=sys.stderr)
+    start = time.perf_counter()
+    bar = tqdm(total=args.n, initial=writer.samples_done, unit="sample", desc=args.problem, file=sys.stderr)
+    try:
+        path = writer.run(bar.update)
+    except KeyboardInterrupt:
+        bar.close()
+        command = shlex.join(["sciml", *args.argv])
+        print(f"{args.prog}: interrupted at {writer.samples_done}/{args.n} samples; {writer.part} keeps them; "
+              f"resume with: {command}", file=sys.stderr)
+        return 130
+    bar.close()
+    info = read_info(path)
+    print(f"wrote {path}: {info.n} {info.problem} samples, inputs {info.input_shape} on {describe_grid(info.input_grid)}, "
+          f"solutions {info.solution_shape}, {info.dtype}, seed {info.seed}, {_megabytes(path)}, "
+          f"{time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def info(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.exists() and part_path(path).exists():
+        print(f"{path} does not exist yet; its generation left {part_path(path)}:")
+        path = part_path(path)
+    try:
+        meta = read_info(path)
+    except (FileNotFoundError, DatasetError) as err:
+        raise CommandError(str(err)) from None
+    state = "complete" if meta.complete else "PARTIAL, rerun its `sciml generate` command to resume"
+    grids = (meta.input_grid, meta.output_grid)
+    factors = subsample_factors(*grids)
+    if len(set(meta.input_grid.shape)) == 1:
+        coarse = "resolutions " + ", ".join(str(meta.input_grid.subsample(r).shape[0]) for r in factors)
+    else:
+        coarse = f"factors {factors}"
+    rows = [
+        ("problem", meta.problem),
+        ("params", json.dumps(meta.params, sort_keys=True)),
+        ("inputs", f"{meta.input_shape or '(not written yet)'} {meta.dtype} on {describe_grid(meta.input_grid)}"),
+        ("solutions", f"{meta.solution_shape or '(not written yet)'} {meta.dtype} on {describe_grid(meta.output_grid)}"),
+        ("seed", f"{meta.seed} (sample i drawn from SeedSequence([seed, i]))"),
+        ("chunk", f"{meta.chunk} samples per solver call"),
+        ("sciml", meta.sciml_version),
+        ("subsample", coarse),
+    ]
+    print(f"{path}: sciml dataset, {meta.samples_done}/{meta.n} samples, {state}")
+    for key, value in rows:
+        print(f"  {key:<10} {value}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="sciml", description="Physics-informed scientific machine learning in PyTorch.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gen = commands.add_parser("generate", help="generate a dataset file (atomic; rerun to resume)",
+                              description="Sample inputs, solve them and write one HDF5 file; an interrupted "
+                                          "run leaves FILE.part, which the same command resumes.")
+    gen.add_argument("problem", type=_problem_name, metavar="PROBLEM", help=f"one of: {', '.join(PROBLEMS)}")
+    gen.add_argument("--n", type=_int_at_least(1), required=True, help="number of samples")
+    gen.add_argument("--resolution", type=_int_at_least(1), required=True, help="grid points per space axis")
+    gen.add_argument("--seed", type=_int_at_least(0), required=True, help="base seed; sample i uses (seed, i)")
+    gen.add_argument("--out", type=Path, required=True, metavar="FILE", help="output file; must not exist")
+    gen.add_argument("--chunk", type=_int_at_least(1), default=None,
+                     help="samples per solver call (default: 32, or the one recorded in FILE.part)")
+    gen.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
+                     help="override a problem parameter (JSON value); repeatable")
+    gen.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="storage dtype")
+    gen.add_argument("--device", default="cpu", help="device of the solver, e.g. cuda (default: cpu)")
+    gen.set_defaults(run=generate)
+
+    inf = commands.add_parser("info", help="describe a dataset file", description="Print what a dataset holds.")
+    inf.add_argument("file", metavar="FILE", help="a dataset file (or the FILE whose FILE.part is in progress)")
+    inf.set_defaults(run=info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``sciml`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    args.argv, args.prog = argv, f"sciml {args.command}"
+    try:
+        return args.run(args)
+    except CommandError as err:
+        print(f"{args.prog}: error: {err}", file=sys.stderr)
+        return 2
+

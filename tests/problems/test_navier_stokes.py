@@ -1,0 +1,132 @@
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from problems.navier_stokes import NavierStokes
+from sciml.diff import AutogradDiff, FiniteDiff, SpectralDiff
+from sciml.solvers import ETDRK4, CrankNicolsonEuler
+from sciml.spectral import Grid
+
+TWO_PI = 2 * math.pi
+
+
+def small(**kw):
+    """A problem small enough for unit tests: 16^2 solver grid, four frames (five time nodes with w0)."""
+    return NavierStokes(**{"final_time": 2.0, "frame_interval": 0.5, "solver_resolution": 16, "time_step": 0.05, **kw})
+
+
+def time_grid(problem):
+    return Grid((problem.n_frames + 1,), (problem.final_time,), periodic=False)
+
+
+def smooth_vorticity(grid):
+    x, y = grid.coords()
+    return (2 * torch.cos(TWO_PI * x) + 1.5 * torch.sin(TWO_PI * (x + 2 * y)) - torch.cos(2 * TWO_PI * y))[None, None]
+
+
+def test_defaults_match_the_fno_benchmark_and_params_are_json():
+    p = NavierStokes()
+    assert (p.nu, p.n_frames, p.solver_resolution, p.alpha, p.tau) == (1e-3, 50, 256, 2.5, 7.0)
+    params = json.loads(json.dumps(p.params()))
+    assert params["stepper"] == "ETDRK4" and params["nu"] == 1e-3
+
+
+def test_inputs_are_seeded_mean_zero_and_differ_across_seeds():
+    p, grid = small(), Grid.uniform(16, 2)
+    a = p.sample_inputs(3, grid, torch.Generator().manual_seed(7))
+    assert a.shape == (3, 1, 16, 16) and a.dtype == torch.float64
+    assert torch.equal(a, p.sample_inputs(3, grid, torch.Generator().manual_seed(7)))
+    assert not torch.allclose(a, p.sample_inputs(3, grid, torch.Generator().manual_seed(8)))
+    assert a.mean(dim=(-2, -1)).abs().max() < 1e-14
+    assert (a[0] - a[1]).abs().max() > 0.1  # independent samples within a batch
+
+
+def test_solve_is_deterministic_and_depends_on_the_input(generator):
+    p, grid = small(), Grid.uniform(8, 2)
+    a = p.sample_inputs(2, grid, generator)
+    u = p.solve(a, grid)
+    assert u.shape == (2, 4, 8, 8)
+    assert torch.equal(u, p.solve(a, grid))
+    assert torch.allclose(u[:1], p.solve(a[:1], grid), rtol=0, atol=1e-14)  # batching does not change a sample
+    assert (u[0] - u[1]).abs().max() > 0.1
+
+
+def test_taylor_green_decays_exactly_through_the_problem_api():
+    # no forcing, one shell: ETDRK4 is exact at any step; frames at t = 0.5..2 subsampled from 16^2 to 8^2
+    nu = 0.01
+    p, grid = small(nu=nu, forcing_amplitude=0.0, time_step=0.5), Grid.uniform(8, 2)
+    x, y = grid.coords()
+    w0 = (2 * TWO_PI * torch.cos(TWO_PI * x) * torch.cos(TWO_PI * y))[None, None]
+    decay = torch.tensor([math.exp(-2 * nu * TWO_PI**2 * t) for t in (0.5, 1.0, 1.5, 2.0)], dtype=torch.float64)
+    assert torch.allclose(p.solve(w0, grid), w0 * decay[:, None, None], atol=1e-12)
+
+
+def test_kolmogorov_steady_state_is_kept_and_has_zero_residual():
+    # w = f / (nu |k|^2), |k|^2 = 8 pi^2, balances the forcing; advection vanishes on one shell
+    p, grid = small(nu=0.02), Grid.uniform(16, 2)
+    w_s = (p.forcing(grid) / (p.nu * 2 * TWO_PI**2))[None, None]
+    u = p.solve(w_s, grid)
+    assert torch.allclose(u, w_s.expand_as(u), atol=1e-13)
+    r = p.residual(u, w_s, SpectralDiff(grid, time=time_grid(p)))
+    assert r.shape == (1, 5, 16, 16) and r.abs().max() < 1e-12
+    # the residual sees the forcing: the same field under twice the forcing is not a solution
+    assert small(nu=0.02, forcing_amplitude=0.2).residual(u, w_s, SpectralDiff(grid, time=time_grid(p))).abs().max() > 0.1
+
+
+def test_coarse_and_fine_inputs_of_one_field_give_one_solution(generator):
+    # a 16^2 input that is the trigonometric interpolant of an 8^2 input starts the 16^2 solver from the same field
+    p, coarse, fine = small(), Grid.uniform(8, 2), Grid.uniform(16, 2)
+    a = p.sample_inputs(2, coarse, generator)
+    a_hat = torch.fft.rfft2(a)
+    a_hat[..., 4, :] = 0  # drop the coarse Nyquist modes so that zero padding is the interpolant
+    a_hat[..., 4] = 0
+    a = torch.fft.irfft2(a_hat, s=coarse.shape)
+    padded = torch.zeros((2, 1, 16, 9), dtype=a_hat.dtype)
+    padded[..., :4, :4], padded[..., -3:, :4] = a_hat[..., :4, :4], a_hat[..., -3:, :4]
+    a_fine = torch.fft.irfft2(padded * 4, s=fine.shape)
+    assert torch.allclose(a_fine[..., ::2, ::2], a, atol=1e-14)
+    assert torch.allclose(p.solve(a_fine, fine)[..., ::2, ::2], p.solve(a, coarse), atol=1e-12)
+
+
+@pytest.mark.parametrize("stepper, steps", [(CrankNicolsonEuler, [25, 50, 100, 200]), (ETDRK4, [5, 10, 20, 40])])
+def test_residual_of_solver_output_shrinks_at_the_solver_order(stepper, steps):
+    # frames at every step and fourth-order time differences: the residual is the scheme's defect, O(dt^order)
+    t_final, grid = 0.5, Grid.uniform(32, 2)
+    a = smooth_vorticity(grid)
+    residuals, dts = [], [t_final / m for m in steps]
+    for dt in dts:
+        p = NavierStokes(nu=1e-2, final_time=t_final, frame_interval=dt, time_step=dt, solver_resolution=32, stepper=stepper)
+        r = p.residual(p.solve(a, grid), a, SpectralDiff(grid, time=time_grid(p)))
+        residuals.append(r.square().mean().sqrt().item())
+    assert np.polyfit(np.log(dts), np.log(residuals), 1)[0] == pytest.approx(stepper.order, abs=0.25)
+
+
+@pytest.mark.parametrize("order", [2, 4])
+def test_finite_difference_residual_of_the_steady_state_converges_at_the_stencil_order(order):
+    # the Kolmogorov steady state solves the PDE exactly, so its residual is the stencils' error, O(h^order)
+    p, errors, hs = small(nu=0.02), [], []
+    for n in (8, 16, 32, 64):
+        grid = Grid.uniform(n, 2)
+        w_s = (p.forcing(grid) / (p.nu * 2 * TWO_PI**2))[None, None]
+        u = w_s.expand(1, p.n_frames, n, n)
+        errors.append(p.residual(u, w_s, FiniteDiff(grid, order=order, time=time_grid(p))).abs().max().item())
+        hs.append(1 / n)
+    assert np.polyfit(np.log(hs), np.log(errors), 1)[0] == pytest.approx(order, abs=0.15)
+
+
+def test_errors_name_the_argument(generator):
+    p = small()
+    with pytest.raises(ValueError, match="resolution"):
+        p.grid(12)
+    with pytest.raises(ValueError, match="frame_interval"):
+        NavierStokes(final_time=1.0, frame_interval=0.3)
+    with pytest.raises(ValueError, match="nu"):
+        NavierStokes(nu=0.0)
+    with pytest.raises(ValueError, match="a must be"):
+        p.solve(torch.zeros(1, 2, 8, 8, dtype=torch.float64), Grid.uniform(8, 2))
+    coords = torch.rand(4, 3, dtype=torch.float64, generator=generator, requires_grad=True)
+    with pytest.raises(TypeError, match="grid differentiator"):
+        p.residual(torch.zeros(1, 2, 8, 8), torch.zeros(1, 1, 8, 8), AutogradDiff(coords, time=True))

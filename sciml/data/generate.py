@@ -95,6 +95,8 @@ class DatasetWriter:
             raise ValueError(f"DatasetWriter: chunk must be >= 1, got {chunk}")
         if dtype not in DTYPES:
             raise ValueError(f"DatasetWriter: dtype must be one of {DTYPES}, got {dtype!r}")
+        if not problem.name:
+            raise ValueError(f"DatasetWriter: {type(problem).__name__} needs a class attribute `name` for the file's metadata")
         self.path, self.part = Path(path), part_path(path)
         if self.path.exists():
             raise FileExistsError(f"{self.path} already exists; remove it or choose another path")

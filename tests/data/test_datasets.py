@@ -149,6 +149,27 @@ def test_writer_refuses_bad_arguments(tmp_path, toy_problem):
             DatasetWriter(problem, tmp_path / "new.h5", **{"n": 2, "resolution": 16, "seed": 0, **kwargs})
 
 
+def test_contract_violations_are_loud(tmp_path, toy_problem):
+    nameless = type("Nameless", (toy_problem,), {"name": ""})()
+    with pytest.raises(ValueError, match="needs a class attribute `name`"):
+        DatasetWriter(nameless, tmp_path / "x.h5", n=2, resolution=16, seed=0)
+    short = type("Short", (toy_problem,), {"solve": lambda self, a, grid: a[..., :-1]})()
+    with pytest.raises(RuntimeError, match=r"Short.solve returned \(2, 1, 15\), expected \(2, C_out, \*\(16,\)\)"):
+        generate_dataset(short, tmp_path / "short.h5", n=2, resolution=16, seed=0)
+    calls = []
+
+    def blows_up_third(self, a, grid):
+        calls.append(len(a))
+        return a * (float("nan") if len(calls) == 3 else 1.0)
+
+    path = tmp_path / "blowup.h5"
+    with pytest.raises(FloatingPointError, match="non-finite values for samples 4..5"):
+        generate_dataset(type("Blowup", (toy_problem,), {"solve": blows_up_third})(), path, n=8, resolution=16,
+                         seed=0, chunk=2)
+    info = read_info(part_path(path))  # the chunks before the failure are kept
+    assert not path.exists() and info.samples_done == 4
+
+
 def test_non_datasets_are_refused(tmp_path):
     junk = tmp_path / "junk.h5"
     junk.write_bytes(b"not hdf5 at all")

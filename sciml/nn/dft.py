@@ -83,25 +83,23 @@ def dft_forward(x: Tensor, kept: tuple[int, ...]) -> Tensor:
     """Kept Fourier coefficients of a real field by truncated-DFT matrix products.
 
     Same contract as :func:`sciml.nn.truncated_fft.fft_forward`: real ``(B, C, *S)`` to complex
-    ``(B, C, 2K_1+1, ..., K_d+1)`` with ``norm="forward"``.
+    mode-major ``(2K_1+1, ..., K_d+1, B, C)`` with ``norm="forward"``.
     """
     d = len(kept)
-    n = x.shape[-1]
-    half = dft_matrix("half_forward", n, kept[-1], x.dtype, x.device)
+    half = dft_matrix("half_forward", x.shape[-1], kept[-1], x.dtype, x.device)
     z = torch.view_as_complex((x @ half).unflatten(-1, (kept[-1] + 1, 2)))  # (B, C, *S[:-1], K_d+1)
-    for axis in range(d - 2, -1, -1):
-        dim = axis + 2
-        matrix = dft_matrix("full_forward", x.shape[dim], kept[axis], x.dtype, x.device)
-        z = _along(matrix, z, dim)
+    z = z.permute(*range(2, d + 2), 0, 1).contiguous()  # (*S[:-1], K_d+1, B, C)
+    for axis in range(d - 1):
+        z = _along(dft_matrix("full_forward", z.shape[axis], kept[axis], x.dtype, x.device), z, axis)
     return z
 
 
 def dft_inverse(z: Tensor, kept: tuple[int, ...], out_shape: tuple[int, ...]) -> Tensor:
-    """Real field on ``out_shape`` from kept coefficients ``(B, C, *m)`` by matrix products."""
+    """Real field ``(B, C, *out_shape)`` from mode-major kept coefficients ``(*m, B, C)`` by matrix products."""
     d = len(kept)
     real = z.real.dtype
     for axis in range(d - 1):
-        matrix = dft_matrix("full_inverse", out_shape[axis], kept[axis], real, z.device)
-        z = _along(matrix, z, axis + 2)
+        z = _along(dft_matrix("full_inverse", out_shape[axis], kept[axis], real, z.device), z, axis)
+    z = z.permute(d, d + 1, *range(d)).contiguous()  # (B, C, *S_out[:-1], K_d+1)
     half = dft_matrix("half_inverse", out_shape[-1], kept[-1], real, z.device)
-    return torch.view_as_real(z.contiguous()).flatten(-2) @ half  # (B, C, *out_shape)
+    return torch.view_as_real(z).flatten(-2) @ half  # (B, C, *S_out)

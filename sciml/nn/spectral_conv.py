@@ -120,7 +120,7 @@ class SpectralConv(nn.Module):
                 x = x.float()
             path = self.path if self.path != "auto" else choose_path(x, kept, out_shape, self.out_channels)
             forward, inverse = _TRANSFORMS[path]
-            z = self.weight.contract(forward(x, kept), mode_slices(self.modes, kept))  # (B, C_out, *m)
+            z = self.weight.contract(forward(x, kept), mode_slices(self.modes, kept))  # (*m, B, C_out)
             y = inverse(z, kept, out_shape)  # (B, C_out, *S_out)
             if self.bias is not None:
                 y = y + self.bias.to(y.dtype).reshape(-1, *([1] * self.dim))

@@ -33,11 +33,38 @@ def _scatter(z: Tensor, dim: int, k: int, n: int) -> Tensor:
     return torch.cat([z.narrow(dim, k, k + 1), zeros, z.narrow(dim, 0, k)], dim)
 
 
-def fft_forward(x: Tensor, kept: tuple[int, ...]) -> Tensor:
-    """Kept Fourier coefficients of a real field by pruned FFTs.
+class _TruncatedRfft(torch.autograd.Function):
+    """``rfft(x, norm="forward")[..., :k+1]`` with a compact backward.
 
-    The rfft runs along the last axis first; each following FFT runs only on the columns already
-    kept, so the full-axis FFTs cost ``O(K n log n)`` instead of ``O(N log n)``.
+    PyTorch differentiates the sliced rfft by zero-filling the full half spectrum and running a
+    full complex FFT. The adjoint of the kept columns alone is one c2r transform of the compact
+    gradient: for real ``x`` and ``X_k = (1/n) sum_j x_j e^{-2 pi i k j / n}``,
+    ``dL/dx_j = (1/n) Re sum_k G_k e^{2 pi i k j / n}``, which is ``irfft`` (``norm="backward"``) of
+    ``G`` with the ``k >= 1`` entries halved (``irfft`` counts them twice; Nyquist is never kept).
+    """
+
+    @staticmethod
+    def forward(x: Tensor, k: int) -> Tensor:
+        return torch.fft.rfft(x, dim=-1, norm="forward").narrow(-1, 0, k + 1)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.n = inputs[0].shape[-1]
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        grad = torch.cat([grad.narrow(-1, 0, 1), 0.5 * grad.narrow(-1, 1, grad.shape[-1] - 1)], dim=-1)
+        return torch.fft.irfft(grad, n=ctx.n, dim=-1, norm="backward"), None
+
+
+def fft_forward(x: Tensor, kept: tuple[int, ...]) -> Tensor:
+    """Kept Fourier coefficients of a real field by pruned FFTs, in mode-major layout.
+
+    The rfft runs along the last axis first; the kept columns are then moved in front of the batch
+    (one copy of the compact half spectrum) so that each full-axis FFT runs along a leading axis
+    over long contiguous rows, on the kept columns only: ``O(K n log n)`` instead of
+    ``O(N log n)`` per full axis. The mode-major result is what the channel mixing multiplies as
+    one batched matrix product.
 
     Parameters
     ----------
@@ -49,27 +76,27 @@ def fft_forward(x: Tensor, kept: tuple[int, ...]) -> Tensor:
     Returns
     -------
     Tensor
-        Complex, shape ``(B, C, 2K_1+1, ..., K_d+1)``.
+        Complex, shape ``(2K_1+1, ..., 2K_{d-1}+1, K_d+1, B, C)``, contiguous.
     """
     d = len(kept)
-    z = torch.fft.rfft(x, dim=-1, norm="forward").narrow(-1, 0, kept[-1] + 1)  # (B, C, *S[:-1], K_d+1)
-    for axis in range(d - 2, -1, -1):
-        dim = axis - d
-        z = _gather(torch.fft.fft(z, dim=dim, norm="forward"), dim, kept[axis])
+    z = _TruncatedRfft.apply(x, kept[-1])  # (B, C, *S[:-1], K_d+1)
+    z = z.permute(*range(2, d + 2), 0, 1).contiguous()  # (*S[:-1], K_d+1, B, C)
+    for axis in range(d - 1):
+        z = _gather(torch.fft.fft(z, dim=axis, norm="forward"), axis, kept[axis])
     return z
 
 
 def fft_inverse(z: Tensor, kept: tuple[int, ...], out_shape: tuple[int, ...]) -> Tensor:
     """Real field on the grid ``out_shape`` from its kept coefficients (inverse of :func:`fft_forward`).
 
-    ``z`` has shape ``(B, C, 2K_1+1, ..., K_d+1)``; returns ``(B, C, *out_shape)``. The last axis is
-    a Hermitian (c2r) inverse: the imaginary part of the ``k = 0`` column is ignored, as in
-    ``irfftn``.
+    ``z`` is mode-major, shape ``(2K_1+1, ..., K_d+1, B, C)``; returns ``(B, C, *out_shape)``. The
+    last axis is a Hermitian (c2r) inverse: the imaginary part of the ``k = 0`` column is ignored,
+    as in ``irfftn``.
     """
     d = len(kept)
     for axis in range(d - 1):
-        dim = axis - d
-        z = torch.fft.ifft(_scatter(z, dim, kept[axis], out_shape[axis]), dim=dim, norm="forward")
+        z = torch.fft.ifft(_scatter(z, axis, kept[axis], out_shape[axis]), dim=axis, norm="forward")
+    z = z.permute(d, d + 1, *range(d)).contiguous()  # (B, C, *S_out[:-1], K_d+1)
     return torch.fft.irfft(z, n=out_shape[-1], dim=-1, norm="forward")
 
 

@@ -117,16 +117,28 @@ def generate(args: argparse.Namespace) -> int:
     if writer.samples_done:
         print(f"resuming {writer.part} at {writer.samples_done}/{args.n} samples", file=sys.stderr)
     start = time.perf_counter()
-    bar = tqdm(total=args.n, initial=writer.samples_done, unit="sample", desc=args.problem, file=sys.stderr)
+    bars = []
+
+    def progress(k: int) -> None:
+        if not bars:  # the file is open: from here on only the generation itself can fail
+            bars.append(tqdm(total=args.n, initial=writer.samples_done, unit="sample", desc=args.problem,
+                             file=sys.stderr))
+        bars[0].update(k)
+
     try:
-        path = writer.run(bar.update)
+        try:
+            path = writer.run(progress)
+        finally:  # end the bar's line before any message
+            for bar in bars:
+                bar.close()
     except KeyboardInterrupt:
-        bar.close()
         command = shlex.join(["sciml", *args.argv])
-        print(f"{args.prog}: interrupted at {writer.samples_done}/{args.n} samples; {writer.part} keeps them; "
-              f"resume with: {command}", file=sys.stderr)
+        message = (f"{args.prog}: interrupted at {writer.samples_done}/{args.n} samples; {writer.part} keeps them; "
+                   f"resume with: {command}")
+        print(message, file=sys.stderr)
         return 130
-    bar.close()
+    except OSError as err:  # an unwritable location, a full disk: the user's to fix, not a bug
+        raise CommandError(f"cannot write {writer.part}: {err}") from None
     info = read_info(path)
     print(f"wrote {path}: {info.n} {info.problem} samples, inputs {info.input_shape} on {describe_grid(info.input_grid)}, "
           f"solutions {info.solution_shape}, {info.dtype}, seed {info.seed}, {_megabytes(path)}, "

@@ -149,7 +149,10 @@ class DatasetWriter:
             )
 
     def run(self, progress: Callable[[int], object] | None = None) -> Path:
-        """Generate the missing samples and publish the file; ``progress(k)`` is called after each chunk of ``k``.
+        """Generate the missing samples and publish the file.
+
+        ``progress(0)`` is called once the partial file is open, then ``progress(k)`` after each chunk of
+        ``k`` samples is written.
 
         An exception (``KeyboardInterrupt`` included) leaves ``path.part`` closed and consistent up to
         the last finished chunk; running again resumes there. Returns the final path.
@@ -160,6 +163,8 @@ class DatasetWriter:
                 f.attrs.update(self._attributes())
                 f.attrs.update({"samples_done": 0, "complete": False})
                 f.flush()
+            if progress is not None:
+                progress(0)
             for start in range(self.samples_done, self.n, self.chunk):
                 stop = min(start + self.chunk, self.n)
                 a, u = self._chunk(start, stop)

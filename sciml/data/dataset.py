@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import h5py
@@ -11,6 +12,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from sciml.data.format import DatasetError, DatasetInfo, describe_grid, read_info
 from sciml.spectral.grid import Grid
+
+#: bytes of full-resolution samples read at a time by :class:`H5Dataset`
+READ_BLOCK_BYTES = 2**28
 
 
 def subsample_factors(*grids: Grid) -> list[int]:
@@ -59,7 +63,7 @@ class H5Dataset(Dataset):
     Coarse grids keep every ``r``-th point of the stored one on each space axis (``x[..., ::r, ::r]``),
     so they cover the same box: periodic ``n -> n / r``, nodal ``n -> (n - 1) / r + 1`` (421 -> 211,
     141, 85). The same factor applies to inputs and solutions. The selected samples are read into
-    memory once, strided by HDF5 so that the full-resolution arrays are never held.
+    memory once, block by block, so that the full-resolution arrays are never held at once.
 
     Parameters
     ----------
@@ -108,9 +112,15 @@ class H5Dataset(Dataset):
             self.solutions = self._read(f["solutions"], count, info.output_grid.dim, dtype)
 
     def _read(self, dset: h5py.Dataset, count: int, dim: int, dtype: torch.dtype | None) -> Tensor:
-        # (n, C, *S) -> (count, C, *S / r): HDF5 hyperslab selection with stride r on every space axis
-        index = (slice(0, count), slice(None)) + (slice(None, None, self.factor),) * dim
-        x = torch.from_numpy(dset[index])
+        """The first ``count`` samples of ``dset`` ``(n, C, *S)``, subsampled: ``(count, C, *S / r)``.
+
+        Whole blocks of samples (:data:`READ_BLOCK_BYTES`) are read and strided in memory: HDF5's own strided
+        selection is an order of magnitude slower.
+        """
+        stride = (slice(None),) * 2 + (slice(None, None, self.factor),) * dim  # (B, C, *S) -> (B, C, *S / r)
+        block = max(1, READ_BLOCK_BYTES // (dset.dtype.itemsize * math.prod(dset.shape[1:])))
+        parts = [torch.from_numpy(dset[i : min(i + block, count)][stride]) for i in range(0, count, block)]
+        x = torch.cat(parts)
         return x if dtype is None else x.to(dtype)
 
     def __len__(self) -> int:

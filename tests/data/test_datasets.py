@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import sciml
+import sciml.data.dataset as dataset_module
 from sciml.data import (
     DatasetError,
     DatasetWriter,
@@ -230,3 +231,13 @@ def test_reader_options_and_errors(tmp_path, toy_problem):
     full = H5Dataset(path)
     assert len(head) == 2 and head.inputs.dtype == torch.float64 and full.inputs.dtype == torch.float32
     assert torch.equal(head.solutions, full.solutions[:2, :, ::2].double())
+
+
+def test_reading_in_blocks_gives_the_same_arrays(tmp_path, toy_problem, monkeypatch):
+    path = generate_dataset(toy_problem(ndim=2), tmp_path / "d.h5", n=7, resolution=16, seed=0)
+    whole = H5Dataset(path, 8)
+    monkeypatch.setattr(dataset_module, "READ_BLOCK_BYTES", 3 * 16 * 16 * 4)  # blocks of 3 samples: 3 + 3 + 1
+    blocks = H5Dataset(path, 8)
+    assert torch.equal(blocks.inputs, whole.inputs) and torch.equal(blocks.solutions, whole.solutions)
+    with h5py.File(path, "r") as f:
+        assert np.array_equal(blocks.inputs.numpy(), f["inputs"][:, :, ::2, ::2])

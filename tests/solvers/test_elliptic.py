@@ -163,8 +163,10 @@ def test_solve_darcy_equals_spsolve_on_thresholded_coefficients(generator):
         reference = spla.spsolve(matrix.tocsc(), np.ones(matrix.shape[0]))
         ours = interior(u[i], 2).reshape(-1).numpy()
         assert np.linalg.norm(ours - reference) <= 1e-8 * np.linalg.norm(reference)
-    # the batch is solved as independent systems
+    # the batch is solved as independent systems, and a float64 preconditioner changes nothing
     torch.testing.assert_close(solve_darcy(a[1:2], 1.0, grid), u[1:2], rtol=1e-10, atol=0)
+    exact_preconditioner = solve_darcy(a, 1.0, grid, rtol=1e-12, preconditioner_dtype=torch.float64)
+    torch.testing.assert_close(solve_darcy(a, 1.0, grid, rtol=1e-12), exact_preconditioner, rtol=1e-11, atol=0)
 
 
 def test_solve_darcy_raises_loudly(generator):

@@ -19,6 +19,7 @@ from sciml.data.format import (
     FORMAT_VERSION,
     SEEDING,
     DatasetError,
+    DatasetInfo,
     grid_to_json,
     part_path,
     read_info,
@@ -51,7 +52,7 @@ class DatasetWriter:
     call per chunk), the count of finished samples is stored and the file flushed after each chunk,
     and only a finished file is renamed to ``path`` (``os.replace``, atomic on one file system). A
     run that finds ``path.part`` resumes after its last finished chunk, provided the file was made by
-    the same problem, parameters, resolution, seed, ``n``, chunk and dtype.
+    the same problem, parameters, resolution, seed, ``n``, chunk, dtype and sciml version.
 
     Determinism: the input of sample ``i`` is drawn alone from :func:`sample_generator` ``(seed, i)``.
     Chunks start at multiples of ``chunk`` whether or not a run was interrupted, so a resumed file is
@@ -104,14 +105,14 @@ class DatasetWriter:
         self.device = torch.device("cpu") if device is None else torch.device(device)
         self.grid = problem.grid(resolution)
         self.output_grid = problem.output_grid(self.grid)
+        info = read_info(self.part) if self.part.exists() else None
+        default_chunk = DEFAULT_CHUNK if info is None else info.chunk
+        self.chunk = default_chunk if chunk is None else chunk
+        self.attributes = self._attributes()
         self.samples_done = 0
-        if self.part.exists():
-            info = read_info(self.part)
-            self.chunk = info.chunk if chunk is None else chunk
+        if info is not None:
             self._check_resumable(info)
             self.samples_done = info.samples_done
-        else:
-            self.chunk = DEFAULT_CHUNK if chunk is None else chunk
 
     def _attributes(self) -> dict:
         try:
@@ -133,14 +134,12 @@ class DatasetWriter:
             "sciml_version": sciml.__version__,
         }
 
-    def _check_resumable(self, info) -> None:
+    def _check_resumable(self, info: DatasetInfo) -> None:
         with h5py.File(self.part, "r", locking=False) as f:
             stored = dict(f.attrs)
-        wanted = self._attributes()
-        wanted.pop("sciml_version")
         # h5py returns NumPy scalars; .item() shows them as the plain values that were written
         plain = {key: value.item() if isinstance(value, np.generic) else value for key, value in stored.items()}
-        diff = [f"{key}: file has {plain.get(key)!r}, asked {value!r}" for key, value in wanted.items()
+        diff = [f"{key}: file has {plain.get(key)!r}, asked {value!r}" for key, value in self.attributes.items()
                 if plain.get(key) != value]
         if diff:
             raise DatasetError(
@@ -160,7 +159,7 @@ class DatasetWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with h5py.File(self.part, "r+" if self.part.exists() else "w-") as f:
             if "format" not in f.attrs:
-                f.attrs.update(self._attributes())
+                f.attrs.update(self.attributes)
                 f.attrs.update({"samples_done": 0, "complete": False})
                 f.flush()
             if progress is not None:

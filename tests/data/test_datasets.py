@@ -137,6 +137,15 @@ def test_resume_refuses_a_different_generation(tmp_path, toy_problem, change, fi
         DatasetWriter(toy_problem(tau=6.0), path, **args)
 
 
+def test_resume_refuses_another_sciml_version(tmp_path, toy_problem, monkeypatch):
+    path, args = tmp_path / "x.h5", {"n": 4, "resolution": 16, "seed": 0, "chunk": 2}
+    with pytest.raises(Stop):
+        DatasetWriter(toy_problem(), path, **args).run(interrupt_after(1))
+    monkeypatch.setattr(sciml, "__version__", "0.0.dev0")
+    with pytest.raises(DatasetError, match=r"sciml_version: file has '.*', asked '0.0.dev0'"):
+        DatasetWriter(toy_problem(), path, **args)
+
+
 def test_writer_refuses_bad_arguments(tmp_path, toy_problem):
     problem = toy_problem()
     existing = tmp_path / "exists.h5"

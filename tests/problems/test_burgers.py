@@ -1,0 +1,162 @@
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from problems.burgers import Burgers
+from sciml.diff import AutogradDiff, FiniteDiff, SpectralDiff
+from sciml.spectral import Grid
+
+# the classic sine problem with a milder viscosity, so that the tests run in seconds on a CPU
+SINE = Burgers(length=2.0, x_min=-1.0, viscosity=0.05, final_time=0.5, initial_condition="sine", min_solve_points=1)
+
+
+def error_vs_cole_hopf(problem: Burgers, n: int) -> float:
+    grid = problem.grid(n)
+    u = problem.solve(problem.sample_inputs(1, grid, torch.Generator()), grid)[0, 0]
+    x = problem.x_min + grid.axes()[0]
+    exact = problem.exact_solution(torch.stack([torch.full_like(x, problem.final_time), x], dim=1))[:, 0]
+    return (u - exact).abs().max().item()
+
+
+def fitted_order(sizes, errors) -> float:
+    return -np.polyfit(np.log(sizes), np.log(errors), 1)[0]
+
+
+def test_cole_hopf_quadrature_is_converged_and_matches_the_initial_condition():
+    problem = Burgers.pinn_classic()
+    x = torch.linspace(-1, 1, 201, dtype=torch.float64)
+    for t in (0.0, 0.3, 1.0):
+        points = torch.stack([torch.full_like(x, t), x], dim=1)
+        coarse, fine = problem.exact_solution(points, nodes=801), problem.exact_solution(points, nodes=3201)
+        assert (coarse - fine).abs().max() < 1e-13
+    assert torch.allclose(problem.exact_solution(torch.stack([torch.zeros_like(x), x], 1))[:, 0], -torch.sin(math.pi * x), atol=1e-14)
+
+
+def test_solver_matches_cole_hopf_at_fourth_order_in_time():
+    steps = [5, 10, 20, 40]
+    errors = [error_vs_cole_hopf(dataclasses.replace(SINE, max_dt=SINE.final_time / n), 128) for n in steps]
+    assert fitted_order(steps, errors) >= 3.9, errors
+    assert errors[-1] < 1e-7
+
+
+def test_solver_converges_spectrally_in_space():
+    sizes = [16, 24, 32, 48, 64]
+    errors = [error_vs_cole_hopf(SINE, n) for n in sizes]  # solved at 2n points, dt = 1e-3
+    local_orders = [-math.log(e1 / e0) / math.log(n1 / n0) for n0, n1, e0, e1 in zip(sizes, sizes[1:], errors, errors[1:])]
+    # geometric decay: the algebraic order keeps growing with n
+    assert all(b > a for a, b in zip(local_orders, local_orders[1:])), local_orders
+    assert local_orders[-1] > 15 and errors[-1] < 1e-9, errors
+
+
+def test_residual_of_the_solver_output_shrinks_at_fourth_order():
+    grid, steps, residuals = SINE.grid(128), [20, 40, 80, 160], []
+    a = SINE.sample_inputs(1, grid, torch.Generator())
+    for n in steps:
+        problem = dataclasses.replace(SINE, max_dt=SINE.final_time / n)
+        u = problem.trajectory(a, grid, n + 1)  # (1, 1, n + 1, 128): every step, time leading
+        d = SpectralDiff(grid, time=problem.time_grid(n + 1))  # spectral in x, 4th-order differences in t
+        residuals.append(problem.residual(u, a, d).abs().max().item())
+    assert fitted_order(steps, residuals) >= 3.5, residuals
+
+
+def test_residual_vanishes_on_the_exact_solution_with_all_three_differentiators(generator):
+    problem = SINE
+    t = 0.1 + 0.4 * torch.rand(300, dtype=torch.float64, generator=generator)
+    x = -1 + 2 * torch.rand(300, dtype=torch.float64, generator=generator)
+    points = torch.stack([t, x], dim=1).requires_grad_()  # (P, 2), columns (t, x)
+    autograd = problem.residual(problem.exact_solution(points), None, AutogradDiff(points, time=True))
+    assert autograd.abs().max() < 1e-11
+    # on a space-time grid of the exact solution the grid backends converge to the same zero residual
+    errors = {"spectral": [], "fd4": []}
+    sizes = [8, 16, 32, 64]
+    for n in sizes:
+        space, time = problem.grid(4 * n), Grid((n + 1,), (0.4,), periodic=False)  # t in [0.1, 0.5]
+        tt, xx = torch.meshgrid(time.axes()[0] + 0.1, space.axes()[0] + problem.x_min, indexing="ij")
+        u = problem.exact_solution(torch.stack([tt.flatten(), xx.flatten()], 1)).reshape(1, 1, *tt.shape)
+        errors["spectral"].append(problem.residual(u, None, SpectralDiff(space, time=time)).abs().max().item())
+        errors["fd4"].append(problem.residual(u, None, FiniteDiff(space, order=4, time=time)).abs().max().item())
+    assert fitted_order(sizes, errors["spectral"]) > 3.5 and fitted_order(sizes, errors["fd4"]) > 3.5, errors
+    assert errors["spectral"][-1] < 1e-5 and errors["fd4"][-1] < 1e-3, errors
+
+
+def test_trajectory_starts_at_the_input_including_its_nyquist_mode(generator):
+    problem = Burgers(min_solve_points=1)
+    for n in (32, 33):  # even: the Nyquist coefficient is shared by +-n/2 on the finer solve grid
+        grid = problem.grid(n)
+        a = problem.sample_inputs(2, grid, generator)
+        u = problem.trajectory(a, grid, 3)
+        assert u.shape == (2, 1, 3, n)
+        assert torch.allclose(u[:, :, 0], a, atol=1e-14, rtol=0)
+
+
+def test_fno_defaults_mean_zero_inputs_mean_conservation_and_energy_decay(generator):
+    problem = Burgers()
+    assert (problem.length, problem.viscosity, problem.final_time) == (1.0, 0.1, 1.0)
+    json.dumps(problem.params())
+    grid = problem.grid(64)
+    a = problem.sample_inputs(3, grid, generator)
+    assert a.shape == (3, 1, 64) and a.dtype == torch.float64
+    assert a.mean(-1).abs().max() < 1e-15  # FNO convention: the constant mode is dropped
+    u = problem.trajectory(a, grid, 11)  # (3, 1, 11, 64)
+    assert u.mean(-1).abs().max() < 1e-14  # the mean is conserved
+    energy = u.square().mean(-1)  # (3, 1, 11)
+    assert (energy.diff(dim=-1) < 0).all()  # d/dt |u|^2 / 2 = -nu |u_x|^2 < 0
+
+
+def test_solution_does_not_depend_on_the_sampling_resolution(generator):
+    # a band-limited input sampled at 64 and at 128 points: both are solved on the same 256-point grid
+    problem = Burgers(min_solve_points=256)
+    fine = problem.sample_inputs(2, problem.grid(128), generator)
+    k = torch.fft.rfftfreq(128, 1 / 128)
+    fine = torch.fft.irfft(torch.fft.rfft(fine) * (k < 24), n=128)
+    u_fine = problem.solve(fine, problem.grid(128))
+    u_coarse = problem.solve(fine[..., ::2].contiguous(), problem.grid(64))
+    assert torch.allclose(u_coarse, u_fine[..., ::2], atol=1e-13, rtol=0)
+
+
+def test_same_seed_gives_identical_data_and_different_seeds_differ():
+    problem, grid = Burgers(), Burgers().grid(64)
+
+    def draw(seed):
+        a = problem.sample_inputs(2, grid, torch.Generator().manual_seed(seed))
+        return a, problem.solve(a, grid)
+
+    (a0, u0), (a1, u1), (a2, u2) = draw(7), draw(7), draw(8)
+    assert torch.equal(a0, a1) and torch.equal(u0, u1)
+    assert (a0 - a2).abs().max() > 0.1 and (u0 - u2).abs().max() > 0.01
+
+
+def test_pinn_classic_conditions():
+    problem = Burgers.pinn_classic()
+    assert problem.domain == ((0.0, 1.0), (-1.0, 1.0))
+    assert problem.viscosity == pytest.approx(0.01 / math.pi)
+    t = torch.linspace(0.05, 1, 20, dtype=torch.float64)
+    left, right = problem.boundary_points(t)
+    u_left, u_right = problem.exact_solution(left), problem.exact_solution(right)
+    assert torch.allclose(u_left, u_right, atol=1e-13) and u_left.abs().max() < 1e-13  # periodic and Dirichlet
+    x = torch.linspace(-1, 1, 9, dtype=torch.float64)
+    assert torch.allclose(problem.initial_value(x), -torch.sin(math.pi * x))
+
+
+@pytest.mark.slow
+def test_pinn_classic_solver_matches_cole_hopf():
+    problem = Burgers.pinn_classic()
+    assert error_vs_cole_hopf(problem, 256) < 1e-9
+
+
+def test_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="viscosity"):
+        Burgers(viscosity=0.0)
+    with pytest.raises(ValueError, match="initial_condition"):
+        Burgers(initial_condition="step")
+    problem = Burgers()
+    with pytest.raises(ValueError, match="length"):
+        problem.solve(torch.zeros(1, 1, 16, dtype=torch.float64), Grid((16,), (2.0,)))
+    with pytest.raises(ValueError, match=r"\(B, 1, 16\)"):
+        problem.solve(torch.zeros(1, 16, dtype=torch.float64), problem.grid(16))
+    with pytest.raises(ValueError, match="sine"):
+        problem.exact_solution(torch.zeros(3, 2, dtype=torch.float64))

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
-def pointwise(weight: Tensor, u: Tensor, base: Tensor) -> Tensor:
+def pointwise(weight: Tensor, u: Tensor, base: Tensor, overwrite: bool = False) -> Tensor:
     """``base + W u`` at every point: ``out[b, :, n] = base[b, :, n] + weight @ u[b, :, n]``.
 
     Parameters
@@ -28,13 +28,27 @@ def pointwise(weight: Tensor, u: Tensor, base: Tensor) -> Tensor:
         ``(B, C_in, N)`` channels-first field with flattened space.
     base
         Broadcastable to ``(B, C_out, N)``: ``(C_out, 1)`` for a bias, ``(B, C_out, N)`` for a skip branch.
+    overwrite
+        The caller hands over ``base`` (a temporary of its own): the GEMM accumulates into it in place,
+        saving the copy of ``base`` into a new output (a third of the call's time at FNO sizes). Taken
+        only where it is exact: same shape and dtype as the output, outside autocast (which does not
+        cast in-place operations).
 
     Returns
     -------
     Tensor
         ``(B, C_out, N)``.
     """
-    return torch.baddbmm(base, weight.expand(u.shape[0], -1, -1), u)
+    batch_weight = weight.expand(u.shape[0], -1, -1)  # (B, C_out, C_in), no copy
+    in_place = (
+        overwrite
+        and base.shape == (u.shape[0], weight.shape[0], u.shape[2])
+        and base.dtype == u.dtype == weight.dtype
+        and not torch.is_autocast_enabled(u.device.type)
+    )
+    if in_place:
+        return base.baddbmm_(batch_weight, u)
+    return torch.baddbmm(base, batch_weight, u)
 
 
 class PointwiseLinear(nn.Module):
@@ -56,7 +70,9 @@ class PointwiseLinear(nn.Module):
             nn.Parameter(torch.empty(out_channels).uniform_(-bound, bound, generator=generator)) if bias else None
         )
 
-    def forward(self, u: Tensor, addend: Tensor | None = None, gate: Tensor | None = None) -> Tensor:
+    def forward(
+        self, u: Tensor, addend: Tensor | None = None, gate: Tensor | None = None, overwrite: bool = False
+    ) -> Tensor:
         """``W u + b + gate * addend``, the addend formed in at most one pass and accumulated by the GEMM.
 
         Parameters
@@ -67,17 +83,20 @@ class PointwiseLinear(nn.Module):
             Optional skip branch, broadcastable to ``(B, C_out, N)``.
         gate
             Optional per-channel scale ``(C_out,)`` of ``addend`` (soft gating).
+        overwrite
+            ``addend`` is a temporary the caller hands over; it may be overwritten (see :func:`pointwise`).
         """
         bias = None if self.bias is None else self.bias[:, None]  # (C_out, 1)
         if addend is not None and gate is not None:
             addend = addend * gate[:, None] if bias is None else torch.addcmul(bias, gate[:, None], addend)
+            overwrite = True
         elif addend is not None and bias is not None:
-            addend = addend + bias
+            addend, overwrite = addend + bias, True
         elif addend is None:
             addend = bias
         if addend is None:
             return torch.bmm(self.weight.expand(u.shape[0], -1, -1), u)
-        return pointwise(self.weight, u, addend)
+        return pointwise(self.weight, u, addend, overwrite)
 
 
 class ChannelMLP(nn.Module):

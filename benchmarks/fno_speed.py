@@ -61,24 +61,30 @@ def cases(quick: bool) -> list[Case]:
     return rows
 
 
-def build(case: Case, device: torch.device, generator: torch.Generator):
-    """Our module and neuraloperator's, with equal weights for the FNO, plus input and target."""
-    from neuralop.layers.spectral_convolution import SpectralConv as TheirConv
-    from neuralop.models import FNO as TheirFNO
-
+def build(case: Case, device: torch.device, generator: torch.Generator, reference: bool):
+    """Our module and neuraloperator's (``None`` without ``reference``), equal FNO weights, input, target."""
     space = (case.size,) * case.dim
+    theirs = None
     if case.kind == "layer":
         ours = SpectralConv(case.width, case.width, (case.modes,) * case.dim, generator=generator)
-        theirs = TheirConv(case.width, case.width, n_modes=(2 * case.modes,) * case.dim, bias=False)
+        if reference:
+            from neuralop.layers.spectral_convolution import SpectralConv as TheirConv
+
+            theirs = TheirConv(case.width, case.width, n_modes=(2 * case.modes,) * case.dim, bias=False)
         channels = (case.width, case.width)
     else:
-        theirs = TheirFNO(n_modes=(2 * case.modes,) * case.dim, in_channels=1, out_channels=1, hidden_channels=case.width)
         ours = FNO(1, 1, (case.modes,) * case.dim, case.width, generator=generator)
-        load_neuralop_fno(ours, theirs)
+        if reference:
+            from neuralop.models import FNO as TheirFNO
+
+            theirs = TheirFNO(
+                n_modes=(2 * case.modes,) * case.dim, in_channels=1, out_channels=1, hidden_channels=case.width
+            )
+            load_neuralop_fno(ours, theirs)
         channels = (1, 1)
     x = torch.randn(case.batch, channels[0], *space, generator=generator).to(device)
     y = torch.randn(case.batch, channels[1], *space, generator=generator).to(device)
-    return ours.to(device), theirs.to(device), x, y
+    return ours.to(device), None if theirs is None else theirs.to(device), x, y
 
 
 def step_fns(model, x, y, autocast_dtype):
@@ -109,20 +115,21 @@ def fft_floor(x_width: torch.Tensor):
     return call
 
 
-def run_case(case: Case, device, autocast_dtype, repeats: int, generator) -> dict[str, float]:
-    ours, theirs, x, y = build(case, device, generator)
+def run_case(case: Case, device, autocast_dtype, repeats: int, generator, reference: bool) -> dict[str, float]:
+    ours, theirs, x, y = build(case, device, generator, reference)
     row: dict[str, float] = {}
-    if case.kind == "fno":
-        with torch.no_grad():
-            row["max_abs_diff"] = (ours(x) - theirs(x)).abs().max().item()
     ours_fwd, ours_train = step_fns(ours, x, y, autocast_dtype)
-    their_fwd, their_train = step_fns(theirs, x, y, autocast_dtype)
-    try:
-        their_fwd()
-        their_ok = True
-    except RuntimeError as error:  # e.g. neuraloperator's complex einsum under bf16 autocast
-        print(f"  neuralop failed on {case.name}: {str(error).splitlines()[0]}", file=sys.stderr)
-        their_ok = False
+    their_ok = theirs is not None
+    if their_ok:
+        if case.kind == "fno":
+            with torch.no_grad():
+                row["max_abs_diff"] = (ours(x) - theirs(x)).abs().max().item()
+        their_fwd, their_train = step_fns(theirs, x, y, autocast_dtype)
+        try:
+            their_fwd()
+        except RuntimeError as error:  # e.g. complex operations neuraloperator runs under bf16 autocast
+            print(f"  neuralop failed on {case.name}: {str(error).splitlines()[0]}", file=sys.stderr)
+            their_ok = False
     forward = {"sciml": ours_fwd, **({"neuralop": their_fwd} if their_ok else {})}
     if case.kind == "layer":
         forward["fft"] = fft_floor(torch.randn(case.batch, case.width, *(case.size,) * case.dim, device=device))
@@ -152,18 +159,25 @@ def main() -> None:
     parser.add_argument("--dtype", default="fp32", choices=("fp32", "bf16", "fp16"), help="autocast dtype")
     parser.add_argument("--repeats", type=int, default=None, help="timed rounds per measurement (default 3 quick, 5 full)")
     parser.add_argument("--only", default="", help="run only the cases whose name contains this string")
+    parser.add_argument(
+        "--no-reference", action="store_true", help="time sciml alone (where neuraloperator is not installed)"
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
     autocast_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
     repeats = args.repeats or (3 if args.quick else 5)
     generator = torch.Generator().manual_seed(0)
-    import neuralop
+    if args.no_reference:
+        reference_version = "not used (--no-reference)"
+    else:
+        import neuralop
 
+        reference_version = neuralop.__version__
     header = {
         "device": str(device),
         "dtype": args.dtype,
         "torch": torch.__version__,
-        "neuralop": neuralop.__version__,
+        "neuralop": reference_version,
         "threads": torch.get_num_threads(),
         "allocator": ALLOCATOR,
         "cpu": platform.processor() or platform.machine(),
@@ -174,7 +188,7 @@ def main() -> None:
     print(f"{columns[0]:<26}" + "".join(f"{c:>12}" for c in columns[1:]))
     flat: dict[str, object] = dict(header)
     for case in [c for c in cases(args.quick) if args.only in c.name]:
-        row = run_case(case, device, autocast_dtype, repeats, generator)
+        row = run_case(case, device, autocast_dtype, repeats, generator, not args.no_reference)
         flat.update({f"{case.name}_{key}": value for key, value in row.items()})
         cells = (
             fmt(row.get("sciml_fwd_ms"), ".1f"),

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 _CACHE: dict[tuple, Tensor] = {}
+_COMPLEX = {torch.float16: torch.complex32, torch.float32: torch.complex64, torch.float64: torch.complex128}
 
 
 def _angles(freqs: Tensor, n: int) -> Tensor:
@@ -58,14 +59,17 @@ def dft_matrix(kind: str, n: int, k: int, dtype: torch.dtype, device: torch.devi
         The real dtype of the data; full matrices come in the matching complex dtype.
     device
         Where the matrix lives.
+
+    Under ``torch.compile`` a cached matrix is a constant of the graph; a missing one is built
+    inside the graph (run the layer once eagerly at a resolution to cache it).
     """
     key = (kind, n, k, dtype, torch.device(device))
     matrix = _CACHE.get(key)
     if matrix is None:
-        matrix = _build(kind, n, k)
-        target = dtype.to_complex() if kind.startswith("full") else dtype
-        matrix = matrix.to(device=device, dtype=target)
-        _CACHE[key] = matrix
+        target = _COMPLEX[dtype] if kind.startswith("full") else dtype
+        matrix = _build(kind, n, k).to(device=device, dtype=target)
+        if not torch.compiler.is_compiling():  # a traced tensor must not outlive its graph
+            _CACHE[key] = matrix
     return matrix
 
 

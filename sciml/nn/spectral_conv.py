@@ -11,14 +11,11 @@ import math
 import torch
 from torch import Tensor, nn
 
-from sciml.nn.autotune import choose_path
-from sciml.nn.dft import dft_forward, dft_inverse
+from sciml.nn.autotune import FORWARD, INVERSE, choose_paths
 from sciml.nn.modes import as_modes, mode_sizes, mode_slices, resolved_modes
 from sciml.nn.spectral_weights import make_spectral_weight
-from sciml.nn.truncated_fft import fft_forward, fft_inverse
 
 PATHS = ("auto", "fft", "dft")
-_TRANSFORMS = {"fft": (fft_forward, fft_inverse), "dft": (dft_forward, dft_inverse)}
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
@@ -49,7 +46,8 @@ class SpectralConv(nn.Module):
         itself. Ignored for dense weights.
     path
         ``"fft"`` (pruned FFTs), ``"dft"`` (truncated DFT matrix products) or ``"auto"`` (the
-        faster one for the shape and device, see :func:`sciml.nn.autotune.choose_path`).
+        faster transform for the shape and device, forward and inverse chosen separately, see
+        :mod:`sciml.nn.autotune`). An attribute: it may be changed after construction.
     bias
         Add a learned per-channel constant.
     generator
@@ -118,10 +116,13 @@ class SpectralConv(nn.Module):
         with torch.autocast(x.device.type, enabled=False):
             if x.dtype in _LOW_PRECISION:
                 x = x.float()
-            path = self.path if self.path != "auto" else choose_path(x, kept, out_shape, self.out_channels)
-            forward, inverse = _TRANSFORMS[path]
-            z = self.weight.contract(forward(x, kept), mode_slices(self.modes, kept))  # (*m, B, C_out)
-            y = inverse(z, kept, out_shape)  # (B, C_out, *S_out)
+            if self.path == "auto":
+                forward, inverse = choose_paths(x, kept, out_shape, self.out_channels)
+            else:
+                forward = inverse = self.path
+            z = FORWARD[forward](x, kept)  # (*m, B, C_in)
+            z = self.weight.contract(z, mode_slices(self.modes, kept))  # (*m, B, C_out)
+            y = INVERSE[inverse](z, kept, out_shape)  # (B, C_out, *S_out)
             if self.bias is not None:
                 y = y + self.bias.to(y.dtype).reshape(-1, *([1] * self.dim))
         return y

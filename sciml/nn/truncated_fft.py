@@ -33,28 +33,40 @@ def _scatter(z: Tensor, dim: int, k: int, n: int) -> Tensor:
     return torch.cat([z.narrow(dim, k, k + 1), zeros, z.narrow(dim, 0, k)], dim)
 
 
-class _TruncatedRfft(torch.autograd.Function):
-    """``rfft(x, norm="forward")[..., :k+1]`` with a compact backward.
+@torch.library.custom_op("sciml::rfft_modes", mutates_args=())
+def rfft_modes(x: Tensor, k: int) -> Tensor:
+    """``rfft(x, norm="forward")[..., :k+1]`` moved in front of the batch and channel axes.
 
-    PyTorch differentiates the sliced rfft by zero-filling the full half spectrum and running a
-    full complex FFT. The adjoint of the kept columns alone is one c2r transform of the compact
-    gradient: for real ``x`` and ``X_k = (1/n) sum_j x_j e^{-2 pi i k j / n}``,
-    ``dL/dx_j = (1/n) Re sum_k G_k e^{2 pi i k j / n}``, which is ``irfft`` (``norm="backward"``) of
-    ``G`` with the ``k >= 1`` entries halved (``irfft`` counts them twice; Nyquist is never kept).
+    Real ``(B, C, *S)`` to complex ``(*S[:-1], k+1, B, C)``, contiguous. A custom operator so that
+    its backward is compact: PyTorch differentiates a sliced rfft by zero-filling the full
+    spectrum and running a full complex FFT, while the adjoint of the kept columns alone is one
+    c2r transform of the compact gradient. For real ``x`` and
+    ``X_k = (1/n) sum_j x_j e^{-2 pi i k j / n}``, ``dL/dx_j = (1/n) Re sum_k G_k e^{2 pi i k j / n}``:
+    ``irfft`` (``norm="backward"``) of ``G`` with its ``k >= 1`` entries halved, since ``irfft``
+    counts them twice (the Nyquist column is never kept).
     """
+    d = x.ndim - 2
+    z = torch.fft.rfft(x, dim=-1, norm="forward").narrow(-1, 0, k + 1)  # (B, C, *S[:-1], k+1)
+    return z.permute(*range(2, d + 2), 0, 1).contiguous()  # (*S[:-1], k+1, B, C)
 
-    @staticmethod
-    def forward(x: Tensor, k: int) -> Tensor:
-        return torch.fft.rfft(x, dim=-1, norm="forward").narrow(-1, 0, k + 1)
 
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.n = inputs[0].shape[-1]
+@rfft_modes.register_fake
+def _(x: Tensor, k: int) -> Tensor:
+    return x.new_empty((*x.shape[2:-1], k + 1, *x.shape[:2]), dtype=x.dtype.to_complex())
 
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        grad = torch.cat([grad.narrow(-1, 0, 1), 0.5 * grad.narrow(-1, 1, grad.shape[-1] - 1)], dim=-1)
-        return torch.fft.irfft(grad, n=ctx.n, dim=-1, norm="backward"), None
+
+def _rfft_modes_setup(ctx, inputs, output) -> None:
+    ctx.n = inputs[0].shape[-1]
+
+
+def _rfft_modes_backward(ctx, grad: Tensor):
+    d = grad.ndim - 2
+    grad = grad.permute(d, d + 1, *range(d))  # (B, C, *S[:-1], k+1)
+    grad = torch.cat([grad.narrow(-1, 0, 1), 0.5 * grad.narrow(-1, 1, grad.shape[-1] - 1)], dim=-1)
+    return torch.fft.irfft(grad, n=ctx.n, dim=-1, norm="backward"), None
+
+
+rfft_modes.register_autograd(_rfft_modes_backward, setup_context=_rfft_modes_setup)
 
 
 def fft_forward(x: Tensor, kept: tuple[int, ...]) -> Tensor:
@@ -79,8 +91,7 @@ def fft_forward(x: Tensor, kept: tuple[int, ...]) -> Tensor:
         Complex, shape ``(2K_1+1, ..., 2K_{d-1}+1, K_d+1, B, C)``, contiguous.
     """
     d = len(kept)
-    z = _TruncatedRfft.apply(x, kept[-1])  # (B, C, *S[:-1], K_d+1)
-    z = z.permute(*range(2, d + 2), 0, 1).contiguous()  # (*S[:-1], K_d+1, B, C)
+    z = rfft_modes(x, kept[-1])  # (*S[:-1], K_d+1, B, C)
     for axis in range(d - 1):
         z = _gather(torch.fft.fft(z, dim=axis, norm="forward"), axis, kept[axis])
     return z

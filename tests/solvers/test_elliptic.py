@@ -169,6 +169,15 @@ def test_solve_darcy_equals_spsolve_on_thresholded_coefficients(generator):
     torch.testing.assert_close(solve_darcy(a, 1.0, grid, rtol=1e-12), exact_preconditioner, rtol=1e-11, atol=0)
 
 
+@pytest.mark.parametrize("n", [33, 65, 129])
+def test_solve_darcy_iterations_do_not_grow_with_the_grid(n, generator):
+    """The Poisson preconditioner bounds the condition number by max a / min a = 4 on every grid."""
+    grid, a = thresholded(n, 3, generator)
+    u = solve_darcy(a, 1.0, grid, rtol=1e-9, maxiter=30)
+    residual = interior(darcy_operator(u, a, grid) - 1.0, 2)
+    assert residual.norm(dim=(1, 2)).max() <= 1e-9 * (n - 2)
+
+
 def test_solve_darcy_raises_loudly(generator):
     grid, a = thresholded(17, 1, generator)
     with pytest.raises(RuntimeError, match="no convergence"):

@@ -10,6 +10,17 @@ from problems.burgers import Burgers
 from sciml.diff import AutogradDiff, FiniteDiff, SpectralDiff
 from sciml.spectral import Grid
 
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """The solver makes thousands of small FFTs; on a busy 2-core machine torch's intra-op threading
+    makes each of them ~100x slower (measured 31 s vs 0.2 s for one solve), so these tests run on one."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 # the classic sine problem with a milder viscosity, so that the tests run in seconds on a CPU
 SINE = Burgers(length=2.0, x_min=-1.0, viscosity=0.05, final_time=0.5, initial_condition="sine", min_solve_points=1)
 

@@ -140,11 +140,11 @@ def darcy_manufactured(grid):
 
 
 def test_darcy_fd_converges_at_order_two_with_smooth_coefficients():
-    ns, errors = [17, 33, 65, 129, 257], []
+    ns, errors = [9, 17, 33, 65, 129], []
     for n in ns:
         grid = Grid.uniform(n, 2, periodic=False)
         a, exact, f = darcy_manufactured(grid)
-        u = solve_darcy(a, f, grid, rtol=1e-12)
+        u = solve_darcy(a, f, grid, rtol=1e-11)
         errors.append((u - exact).abs().max().item())
     assert fitted_order(ns, errors) == pytest.approx(2.0, abs=0.1)
 

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from sciml.diff import AbstractDiff
 from sciml.problem import AbstractProblem
 from sciml.solvers import ETDRK4, integrate
 from sciml.spectral import GaussianRandomField, Grid, dealias_mask, wavenumbers
@@ -154,7 +155,7 @@ class Burgers(AbstractProblem):
         self._check_grid(grid)
         n = grid.shape[0]
         if a.ndim != 3 or a.shape[1] != 1 or a.shape[2] != n or not a.is_floating_point():
-            raise ValueError(f"Burgers.solve: a must be a real (B, 1, {n}) tensor, got {tuple(a.shape)} {a.dtype}")
+            raise ValueError(f"Burgers: a must be a real (B, 1, {n}) tensor, got {tuple(a.shape)} {a.dtype}")
         if n_times < 2:
             raise ValueError(f"Burgers.trajectory: n_times must be >= 2, got {n_times}")
         factor = 2
@@ -170,6 +171,7 @@ class Burgers(AbstractProblem):
             return advect * torch.fft.rfft(u * u, norm="forward")
 
         saves = n_times - 1
+        # the 1e-12 keeps T / max_dt = 1000.0000000001 (round-off) from adding a step
         n_steps = saves * math.ceil(self.final_time / (saves * self.max_dt) - 1e-12)
         step = ETDRK4(-self.viscosity * k**2, nonlinear, self.final_time / n_steps)
         v_hat = _pad_spectrum(torch.fft.rfft(a.to(torch.float64), norm="forward"), n, n_solve)  # (B, 1, n_s//2+1)
@@ -179,7 +181,7 @@ class Burgers(AbstractProblem):
 
     # --- physics -----------------------------------------------------------------------------------
 
-    def residual(self, u: Tensor, a: Tensor, d) -> Tensor:
+    def residual(self, u: Tensor, a: Tensor | None, d: AbstractDiff) -> Tensor:
         r"""The pointwise residual :math:`u_t + u u_x - \nu u_{xx}` of a space-time field ``u``.
 
         ``u`` is ``(B, 1, n_t, N)`` with ``d`` a grid differentiator built with

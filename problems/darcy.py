@@ -117,11 +117,14 @@ class Darcy(AbstractProblem):
     def residual(self, u: Tensor, a: Tensor, d) -> Tensor:
         r"""The pointwise residual :math:`-\nabla\cdot(a \nabla u) - f`.
 
-        Grid fields ``u``, ``a`` ``(B, 1, n, n)`` with a grid differentiator on :meth:`grid` (for
-        :class:`~sciml.diff.FiniteDiff` the divergence of the flux :math:`a \nabla u` is taken in
-        conservative form, so discontinuous ``a`` gives a residual concentrated on the jumps), or
-        point values ``(P, 1)`` with :class:`~sciml.diff.AutogradDiff`, where ``a`` must be computed
-        from the points. The boundary condition :math:`u = 0` is not part of the residual.
+        Grid fields ``u``, ``a`` ``(B, 1, n, n)`` with a grid differentiator on :meth:`grid`, or point
+        values ``(P, 1)`` with :class:`~sciml.diff.AutogradDiff`, where ``a`` must be computed from the
+        points. It is the divergence of the flux :math:`a \nabla u` (conservative form); with
+        :class:`~sciml.diff.FiniteDiff` its central differences span :math:`2h`, unlike the solver's
+        compact stencil, so the solver's output has an :math:`O(h^2)` residual for smooth ``a``
+        (away from the corners, where :math:`f = 1` and :math:`u = 0` make :math:`u` singular) and a
+        residual of size :math:`O(1/h)` along the jumps of a thresholded ``a``. The boundary
+        condition :math:`u = 0` is not part of the residual.
         """
         return -d.div(a * d.grad(u)) - self.forcing
 

@@ -35,24 +35,38 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
 def interleaved_medians(
-    candidates: dict[str, Callable[[], object]], device: torch.device, repeats: int, warmup: int = 2
+    candidates: dict[str, Callable[[], object]],
+    device: torch.device,
+    repeats: int,
+    warmup: int = 2,
+    clock: str = "wall",
 ) -> dict[str, float]:
     """Median seconds per call of each candidate, with the candidates' calls interleaved.
 
     Round ``r`` runs every candidate once, in turn, so that a slow phase of a shared machine hits
     all of them alike; the median over rounds discards the outliers. ``warmup`` rounds are untimed
     (plan caches, allocator growth, lazy initialisation).
+
+    ``clock="cpu"`` times the process's CPU seconds instead of the wall clock: with one thread on a
+    machine whose cores other jobs share, it counts the work done and not the time spent waiting
+    for a core (with several threads it would also count OpenMP's spin-waits, so use it with one).
     """
+    if clock not in CLOCKS or (clock == "cpu" and device.type != "cpu"):
+        raise ValueError(f"interleaved_medians: clock must be one of {sorted(CLOCKS)} ('cpu' on CPU only), got {clock!r}")
+    now = CLOCKS[clock]
     if repeats < 1:
         raise ValueError(f"interleaved_medians: repeats must be >= 1, got {repeats}")
     times: dict[str, list[float]] = {name: [] for name in candidates}
     for round_index in range(warmup + repeats):
         for name, call in candidates.items():
             synchronize(device)
-            start = time.perf_counter()
+            start = now()
             call()
             synchronize(device)
             if round_index >= warmup:
-                times[name].append(time.perf_counter() - start)
+                times[name].append(now() - start)
     return {name: statistics.median(samples) for name, samples in times.items()}

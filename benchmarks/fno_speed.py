@@ -115,7 +115,7 @@ def fft_floor(x_width: torch.Tensor):
     return call
 
 
-def run_case(case: Case, device, autocast_dtype, repeats: int, generator, reference: bool) -> dict[str, float]:
+def run_case(case: Case, device, autocast_dtype, repeats: int, generator, reference: bool, clock: str) -> dict[str, float]:
     ours, theirs, x, y = build(case, device, generator, reference)
     row: dict[str, float] = {}
     ours_fwd, ours_train = step_fns(ours, x, y, autocast_dtype)
@@ -133,8 +133,9 @@ def run_case(case: Case, device, autocast_dtype, repeats: int, generator, refere
     forward = {"sciml": ours_fwd, **({"neuralop": their_fwd} if their_ok else {})}
     if case.kind == "layer":
         forward["fft"] = fft_floor(torch.randn(case.batch, case.width, *(case.size,) * case.dim, device=device))
-    fwd = interleaved_medians(forward, device, repeats)
-    train = interleaved_medians({"sciml": ours_train, **({"neuralop": their_train} if their_ok else {})}, device, repeats)
+    fwd = interleaved_medians(forward, device, repeats, clock=clock)
+    train = {"sciml": ours_train, **({"neuralop": their_train} if their_ok else {})}
+    train = interleaved_medians(train, device, repeats, clock=clock)
     row.update({"sciml_fwd_ms": 1e3 * fwd["sciml"], "sciml_train_ms": 1e3 * train["sciml"]})
     if their_ok:
         row.update({"neuralop_fwd_ms": 1e3 * fwd["neuralop"], "neuralop_train_ms": 1e3 * train["neuralop"]})
@@ -158,12 +159,18 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--dtype", default="fp32", choices=("fp32", "bf16", "fp16"), help="autocast dtype")
     parser.add_argument("--repeats", type=int, default=None, help="timed rounds per measurement (default 3 quick, 5 full)")
+    parser.add_argument(
+        "--clock", default="wall", choices=("wall", "cpu"), help="cpu: process CPU time (use with --threads 1 on a shared machine)"
+    )
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--only", default="", help="run only the cases whose name contains this string")
     parser.add_argument(
         "--no-reference", action="store_true", help="time sciml alone (where neuraloperator is not installed)"
     )
     args = parser.parse_args()
     device = torch.device(args.device)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     autocast_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
     repeats = args.repeats or (3 if args.quick else 5)
     generator = torch.Generator().manual_seed(0)
@@ -179,6 +186,7 @@ def main() -> None:
         "torch": torch.__version__,
         "neuralop": reference_version,
         "threads": torch.get_num_threads(),
+        "clock": args.clock,
         "allocator": ALLOCATOR,
         "cpu": platform.processor() or platform.machine(),
         "repeats": repeats,
@@ -188,7 +196,7 @@ def main() -> None:
     print(f"{columns[0]:<26}" + "".join(f"{c:>12}" for c in columns[1:]))
     flat: dict[str, object] = dict(header)
     for case in [c for c in cases(args.quick) if args.only in c.name]:
-        row = run_case(case, device, autocast_dtype, repeats, generator, not args.no_reference)
+        row = run_case(case, device, autocast_dtype, repeats, generator, not args.no_reference, args.clock)
         flat.update({f"{case.name}_{key}": value for key, value in row.items()})
         cells = (
             fmt(row.get("sciml_fwd_ms"), ".1f"),

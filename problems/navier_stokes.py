@@ -7,7 +7,7 @@ r"""2-D incompressible Navier-Stokes in vorticity form on the unit torus (the FN
 
 on :math:`(x, y) \in [0, 1)^2` (periodic), with the forcing of Li et al. (2021)
 :math:`f = A (\sin 2\pi(x + y) + \cos 2\pi(x + y))`, :math:`A = 0.1`, and initial vorticities
-:math:`w_0 \sim N(0, \tau^{2\alpha - 2} (-\Delta + \tau^2)^{-\alpha})`, :math:`\alpha = 2.5`, :math:`\tau = 7`,
+:math:`w_0 \sim N(0, 2\tau^{2\alpha - 2} (-\Delta + \tau^2)^{-\alpha})`, :math:`\alpha = 2.5`, :math:`\tau = 7`,
 mean zero. See ``problems/navier_stokes.md`` for the card and ``docs/problems/navier_stokes.md``
 for the discretization.
 """
@@ -101,9 +101,15 @@ class NavierStokes(AbstractProblem):
         return self.forcing_amplitude * (torch.sin(phase) + torch.cos(phase))
 
     def sample_inputs(self, n: int, grid: Grid, generator: torch.Generator) -> Tensor:
-        """``n`` initial vorticities from the mean-zero GRF on ``grid``, ``(n, 1, *grid.shape)``, float64."""
+        r"""``n`` initial vorticities from the mean-zero GRF on ``grid``, ``(n, 1, *grid.shape)``, float64.
+
+        The covariance is :math:`2\tau^{2\alpha - 2}(-\Delta + \tau^2)^{-\alpha}`, the one the FNO data were drawn from.
+        """
         self._check_grid(grid)
-        return GaussianRandomField(grid, self.alpha, self.tau).sample(n, generator).unsqueeze(1)
+        # The FNO generator scales its modes by sqrt(2) sigma and keeps the real part of complex noise, which
+        # leaves variance 2 sigma^2 lambda_k per mode: twice the Karhunen-Loeve field with sigma = tau^(alpha - 1).
+        sigma = math.sqrt(2.0) * self.tau ** (self.alpha - 1)
+        return GaussianRandomField(grid, self.alpha, self.tau, sigma=sigma).sample(n, generator).unsqueeze(1)
 
     def solve(self, a: Tensor, grid: Grid) -> Tensor:
         """The trajectories from ``a = w0`` ``(B, 1, n, n)``: ``(B, T, n, n)``, dtype and device of ``a``.

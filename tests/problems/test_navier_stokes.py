@@ -44,6 +44,18 @@ def test_inputs_are_seeded_mean_zero_and_differ_across_seeds():
     assert (a[0] - a[1]).abs().max() > 0.1  # independent samples within a batch
 
 
+def test_input_variance_is_the_fno_generators():
+    # FNO: variance 2 sigma^2 (4 pi^2 |k|^2 + tau^2)^(-alpha) per mode k != 0, sigma = tau^(alpha - 1); the pointwise
+    # variance is their sum. 400 fields at 16^2 estimate it to a few percent; sigma without sqrt(2) is 50 % low.
+    p, grid = small(), Grid.uniform(16, 2)
+    k = torch.fft.fftfreq(16, 1 / 16, dtype=torch.float64)
+    k2 = k[:, None] ** 2 + k[None, :] ** 2
+    per_mode = 2 * p.tau ** (2 * p.alpha - 2) * (4 * math.pi**2 * k2 + p.tau**2) ** -p.alpha
+    expected = per_mode.sum() - per_mode[0, 0]
+    a = p.sample_inputs(400, grid, torch.Generator().manual_seed(3))
+    assert a.square().mean().item() == pytest.approx(expected.item(), rel=0.1)
+
+
 def test_solve_is_deterministic_and_depends_on_the_input(generator):
     p, grid = small(), Grid.uniform(8, 2)
     a = p.sample_inputs(2, grid, generator)

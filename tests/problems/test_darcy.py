@@ -44,8 +44,9 @@ def test_same_seed_is_bit_identical_and_different_seeds_differ():
     assert torch.equal(problem.solve(first, grid), problem.solve(again, grid))
 
 
-def test_solution_matches_spsolve_and_subsamples_from_421_style_grids(generator):
-    problem = Darcy()
+@pytest.mark.parametrize("coefficient", ["threshold", "lognormal"])
+def test_solution_matches_spsolve_and_subsamples_from_421_style_grids(coefficient, generator):
+    problem = Darcy(coefficient=coefficient)
     grid = problem.grid(41)  # 40 cells: subsamples to 21, 11, 9 like 421 -> 211, 141, 85
     assert [grid.subsample(f).shape[0] for f in (2, 4, 5)] == [21, 11, 9]
     a = problem.sample_inputs(2, grid, generator)

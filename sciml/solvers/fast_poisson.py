@@ -29,7 +29,7 @@ def dst1(x: Tensor, dim: int = -1) -> Tensor:
     Computed with a real FFT of length :math:`2(m + 1)` (:func:`_minus_dst1_last`). The transform is
     its own inverse up to a factor: ``dst1(dst1(x)) = (m + 1) / 2 * x``.
     """
-    return -_minus_dst1_last(x.movedim(dim, -1)).movedim(-1, dim)
+    return -_minus_dst1_last(x.movedim(dim, -1)).movedim(-1, dim)  # transform on (..., m), then back in place
 
 
 def _minus_dst1_last(x: Tensor) -> Tensor:
@@ -49,11 +49,12 @@ def _sine_transform_all(x: Tensor, dim: int) -> Tensor:
     passes the axes are back in order.
     """
     for _ in range(dim):
-        x = _minus_dst1_last(x).movedim(-1, -dim)
+        x = _minus_dst1_last(x).movedim(-1, -dim)  # (..., m_0, .., m_{d-1}) -> (..., m_{d-1}, m_0, .., m_{d-2})
     return x
 
 
 def _check_field(f: Tensor, grid: Grid, periodic: bool, name: str) -> None:
+    """Raise unless ``f`` is a real field ``(..., *grid.shape)`` on a grid of the expected kind."""
     if grid.periodic != periodic:
         raise ValueError(f"{name}: needs a grid with periodic={periodic}, got periodic={grid.periodic}")
     if tuple(f.shape[-grid.dim :]) != grid.shape:

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 _CACHE: dict[tuple, Tensor] = {}
-_COMPLEX = {torch.float16: torch.complex32, torch.float32: torch.complex64, torch.float64: torch.complex128}
+_COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
 
 
 def _angles(freqs: Tensor, n: int) -> Tensor:

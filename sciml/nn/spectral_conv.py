@@ -47,7 +47,9 @@ class SpectralConv(nn.Module):
     path
         ``"fft"`` (pruned FFTs), ``"dft"`` (truncated DFT matrix products) or ``"auto"`` (the
         faster transform for the shape and device, forward and inverse chosen separately, see
-        :mod:`sciml.nn.autotune`). An attribute: it may be changed after construction.
+        :mod:`sciml.nn.autotune`). An attribute: it may be changed after construction. Under
+        ``torch.func`` transforms use ``"dft"`` (the FFT path's compact-backward custom operator
+        does not support them).
     bias
         Add a learned per-channel constant.
     generator

@@ -98,3 +98,11 @@ def test_bad_arguments_raise(generator):
         layer(torch.zeros(1, 3, 8, 8))
     with pytest.raises(ValueError, match="output_shape"):
         layer(torch.zeros(1, 2, 8, 8), (8,))
+
+
+@pytest.mark.parametrize("path", ["fft", "dft"])
+def test_double_backward(path, generator):
+    """Second derivatives (physics losses on gradients) go through both paths."""
+    layer = SpectralConv(2, 2, (2, 3), path=path, generator=generator).double()
+    x = torch.randn(1, 2, 6, 7, dtype=torch.float64, generator=generator, requires_grad=True)
+    assert torch.autograd.gradgradcheck(layer, (x,))

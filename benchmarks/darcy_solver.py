@@ -29,7 +29,7 @@ from sciml.solvers import darcy_matrix
 CPU = torch.device("cpu")
 
 
-def measure(n: int, samples: int, repeats: int, seed: int = 0) -> dict[str, float]:
+def measure(n: int, samples: int, repeats: int, clock: str = "wall", seed: int = 0) -> dict[str, float]:
     """Solves per second of both solvers on ``samples`` coefficient fields at ``n x n`` nodes, and their agreement."""
     problem = Darcy()
     grid = problem.grid(n)
@@ -50,7 +50,7 @@ def measure(n: int, samples: int, repeats: int, seed: int = 0) -> dict[str, floa
         return call
 
     times = interleaved_medians({"ours": ours, "COLAMD": scipy_direct("COLAMD"), "MMD_AT_PLUS_A": scipy_direct("MMD_AT_PLUS_A")},
-                                CPU, repeats=repeats, warmup=1)
+                                CPU, repeats=repeats, warmup=1, clock=clock)
     reference = outputs["COLAMD"]
     rel = max(np.linalg.norm(u - r) / np.linalg.norm(r) for u, r in zip(outputs["ours"], reference))
     rel_mmd = max(np.linalg.norm(u - r) / np.linalg.norm(r) for u, r in zip(outputs["MMD_AT_PLUS_A"], reference))
@@ -66,17 +66,18 @@ def measure(n: int, samples: int, repeats: int, seed: int = 0) -> dict[str, floa
     }
 
 
-def rows(quick: bool) -> dict[int, dict[str, float]]:
+def rows(quick: bool, clock: str = "wall") -> dict[int, dict[str, float]]:
     """One :func:`measure` row per grid size: 421 x 421 (the FNO resolution) and 141 x 141.
 
     Torch runs on one thread here, like SuperLU, and is restored afterwards: a like-for-like
-    comparison that a shared machine cannot skew through OpenMP threads waiting on each other.
+    comparison that a shared machine cannot skew through OpenMP threads waiting on each other;
+    ``clock="cpu"`` also takes out the time the process waits for a core.
     """
     sizes = {421: (2, 1), 141: (4, 2)} if quick else {421: (8, 3), 141: (16, 3)}
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return {n: measure(n, samples, repeats) for n, (samples, repeats) in sizes.items()}
+        return {n: measure(n, samples, repeats, clock) for n, (samples, repeats) in sizes.items()}
     finally:
         torch.set_num_threads(threads)
 
@@ -90,19 +91,20 @@ def flatten(table: dict[int, dict[str, float]]) -> dict[str, float]:
     return summary
 
 
-def run(quick: bool) -> dict[str, float]:
+def run(quick: bool, clock: str = "wall") -> dict[str, float]:
     """The flat summary merged by ``benchmarks/generate.py``; no side effects."""
-    return flatten(rows(quick))
+    return flatten(rows(quick, clock))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples and repeats (about 40 s)")
     parser.add_argument("--json", metavar="PATH", help="write the flat summary as one JSON object")
+    parser.add_argument("--clock", default="wall", choices=("wall", "cpu"), help="cpu: process CPU seconds (for a shared machine)")
     args = parser.parse_args(argv)
     allocator = ensure_allocator_env()
-    print(f"Darcy solver benchmark ({allocator}; one thread each: torch and scipy's SuperLU)")
-    table = rows(args.quick)
+    print(f"Darcy solver benchmark ({allocator}; one thread each: torch and scipy's SuperLU; {args.clock} clock)")
+    table = rows(args.quick, args.clock)
     print(f"{'n':>5} {'ours/s':>9} {'spsolve/s':>10} {'[mmd]/s':>9} {'x spsolve':>10} {'x [mmd]':>8} {'rel diff':>9} {'assembly s':>11}")
     for n, row in table.items():
         print(f"{n:>5} {row['solves_per_s_ours']:>9.2f} {row['solves_per_s_spsolve']:>10.2f} {row['solves_per_s_spsolve_mmd']:>9.2f} "

@@ -5,11 +5,12 @@ forward and the inverse transform are chosen independently:
 
 * by a **measured rule** on CPUs: the truncated DFT costs ``2(K_d+1)`` multiply-adds per point on
   the last axis, the FFT about ``log2 n_d`` flops-worth per point but at a lower rate than a
-  matrix product, so the DFT wins when ``2(K_d+1) <= c log2 n_d``. The constants below were
-  measured on an AVX-512 Xeon with MKL, one thread, batch 20 x 32 channels (1-D, 2-D) and 4 x 16
-  (3-D): the inverse DFT wins up to ``c = 4`` except on 2-D grids above 128 points (where the
-  c2r FFT of the compact spectrum is cheaper), the forward DFT only in 1-D from 256 points and
-  in 3-D from 32 points per axis, up to ``c = 3.5``.
+  matrix product, so the DFT wins when ``2(K_d+1) <= c log2 n_d``. The constants ``c`` (tables
+  below, per direction and dimension, with and without a backward pass) were measured on an
+  AVX-512 Xeon with MKL, one thread, batch 20 x 32 channels (1-D, 2-D) and 4 x 16 (3-D),
+  ``n = 16..4096``. The forward FFT wins in 2-D (its full-axis FFTs run on the kept columns
+  only), the DFT in 1-D and 3-D at moderate ``K``; the inverse DFT wins at small ``K``, more
+  often without a backward pass; on 2-D grids above 128 points the FFT always wins.
 * by a **cached autotune** on other devices (CUDA), or everywhere after ``set_autotune(True)``:
   the first call for a (shape, modes, output shape, dtype, device) key times both transforms
   (after a warm-up, synchronized) and keeps the faster; later calls read the cache. Under
@@ -45,14 +46,27 @@ def clear_cache() -> None:
     _CHOICES.clear()
 
 
-def cpu_rule(kept: tuple[int, ...], in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> tuple[str, str]:
+# The DFT wins when 2(K_d+1) <= c log2(n_d); c per direction and spatial dimension (4+ uses 3),
+# None: never. Measured with and without a backward pass (training / inference, see above).
+_INFERENCE = {"forward": {1: 3.5, 2: None, 3: 3.5}, "inverse": {1: 4.0, 2: 4.0, 3: 4.0}}
+_TRAINING = {"forward": {1: 3.5, 2: None, 3: 4.0}, "inverse": {1: 3.5, 2: 2.0, 3: 2.0}}
+
+
+def cpu_rule(
+    kept: tuple[int, ...], in_shape: tuple[int, ...], out_shape: tuple[int, ...], training: bool
+) -> tuple[str, str]:
     """The measured CPU rule: ``(forward path, inverse path)`` (see the module docstring)."""
-    d = len(kept)
+    d = min(len(kept), 3)
     width = 2 * (kept[-1] + 1)  # real multiply-adds per point of the last-axis DFT
-    n_in, n_out = in_shape[-1], out_shape[-1]
-    forward_dft = (d == 1 and n_in >= 256 or d >= 3 and n_in >= 32) and width <= 3.5 * math.log2(n_in)
-    inverse_dft = not (d == 2 and n_out > 128) and width <= 4 * math.log2(n_out)
-    return ("dft" if forward_dft else "fft", "dft" if inverse_dft else "fft")
+    table = _TRAINING if training else _INFERENCE
+
+    def dft_wins(direction: str, n: int) -> bool:
+        c = table[direction][d]
+        return c is not None and width <= c * math.log2(max(n, 2)) and not (d == 2 and n > 128)
+
+    forward = "dft" if dft_wins("forward", in_shape[-1]) else "fft"
+    inverse = "dft" if dft_wins("inverse", out_shape[-1]) else "fft"
+    return forward, inverse
 
 
 def _synchronize() -> None:
@@ -82,16 +96,21 @@ def _measure(x: Tensor, kept: tuple[int, ...], out_shape: tuple[int, ...], out_c
     return forward, inverse
 
 
-def choose_paths(x: Tensor, kept: tuple[int, ...], out_shape: tuple[int, ...], out_channels: int) -> tuple[str, str]:
-    """``(forward path, inverse path)`` for ``x`` ``(B, C_in, *S)`` mapped onto ``out_shape``."""
+def choose_paths(
+    x: Tensor, kept: tuple[int, ...], out_shape: tuple[int, ...], out_channels: int, training: bool
+) -> tuple[str, str]:
+    """``(forward path, inverse path)`` for ``x`` ``(B, C_in, *S)`` mapped onto ``out_shape``.
+
+    ``training``: a backward pass will follow (the CPU rule differs; the autotune times forwards).
+    """
     in_shape = tuple(x.shape[2:])
     autotune = _AUTOTUNE if _AUTOTUNE is not None else x.device.type != "cpu"
     if not autotune:
-        return cpu_rule(kept, in_shape, out_shape)
+        return cpu_rule(kept, in_shape, out_shape, training)
     key = (tuple(x.shape), kept, out_shape, out_channels, x.dtype, x.device)
     choice = _CHOICES.get(key)
     if choice is None:
         if torch.compiler.is_compiling():
-            return cpu_rule(kept, in_shape, out_shape)
+            return cpu_rule(kept, in_shape, out_shape, training)
         choice = _CHOICES[key] = _measure(x.detach(), kept, out_shape, out_channels)
     return choice

@@ -119,7 +119,9 @@ class SpectralConv(nn.Module):
             if x.dtype in _LOW_PRECISION:
                 x = x.float()
             if self.path == "auto":
-                forward, inverse = choose_paths(x, kept, out_shape, self.out_channels)
+                wants_grad = x.requires_grad or any(p.requires_grad for p in self.parameters())
+                training = torch.is_grad_enabled() and wants_grad
+                forward, inverse = choose_paths(x, kept, out_shape, self.out_channels, training)
             else:
                 forward = inverse = self.path
             z = FORWARD[forward](x, kept)  # (*m, B, C_in)

@@ -42,11 +42,14 @@ def test_compiles_with_inductor(generator):
     torch.testing.assert_close(torch.compile(layer)(x), layer(x), rtol=1e-5, atol=1e-6)
 
 
-def test_cpu_rule_is_deterministic_and_matches_its_measurements():
-    assert autotune.cpu_rule((12, 12), (256, 256), (256, 256)) == ("fft", "fft")
-    assert autotune.cpu_rule((8, 8), (64, 64), (64, 64)) == ("fft", "dft")
-    assert autotune.cpu_rule((8,), (1024,), (1024,)) == ("dft", "dft")
-    assert autotune.cpu_rule((32,), (1024,), (1024,)) == ("fft", "fft")
+def test_cpu_rule_is_deterministic_and_follows_its_measurements():
+    for training in (False, True):
+        assert autotune.cpu_rule((12, 12), (256, 256), (256, 256), training) == ("fft", "fft")
+        assert autotune.cpu_rule((8,), (1024,), (1024,), training) == ("dft", "dft")
+        assert autotune.cpu_rule((32,), (1024,), (1024,), training) == ("fft", "fft")
+        assert autotune.cpu_rule((4, 4, 4), (32, 32, 32), (32, 32, 32), training) == ("dft", "dft")
+    assert autotune.cpu_rule((8, 8), (64, 64), (64, 64), training=False) == ("fft", "dft")
+    assert autotune.cpu_rule((8, 8), (64, 64), (64, 64), training=True) == ("fft", "fft")
 
 
 def test_autotune_measures_once_per_key_and_caches(generator):

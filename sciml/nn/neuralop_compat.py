@@ -42,12 +42,13 @@ def load_neuralop_spectral_conv(ours: SpectralConv, theirs: nn.Module) -> None:
         raise TypeError("load_neuralop_spectral_conv: `ours` needs dense weights (factorization=None)")
     if theirs.separable or theirs.complex_data or theirs.fft_norm != "forward":
         raise ValueError("load_neuralop_spectral_conv: only non-separable, real-data, fft_norm='forward' layers convert")
-    expected = [2 * k for k in ours.modes[:-1]] + [ours.modes[-1] + 1]
-    if list(theirs.n_modes) != expected or list(theirs.max_n_modes)[:-1] != expected[:-1]:
-        raise ValueError(f"load_neuralop_spectral_conv: their n_modes {theirs.n_modes} do not match ours {ours.modes}")
     weight = weight_from_neuralop(theirs.weight.to_tensor().detach())
-    if weight.shape[-2:] != (ours.in_channels, ours.out_channels):
-        raise ValueError(f"load_neuralop_spectral_conv: channels {tuple(weight.shape[-2:])} != ours")
+    expected = ours.full_weight().shape
+    if weight.shape != expected:
+        raise ValueError(
+            f"load_neuralop_spectral_conv: their weight converts to {tuple(weight.shape)}, ours is {tuple(expected)} "
+            f"(their n_modes=(2K_1, ..., 2K_d) must match our modes={ours.modes}, and the channels)"
+        )
     if (theirs.bias is None) != (ours.bias is None):
         raise ValueError("load_neuralop_spectral_conv: both layers must have a bias, or neither")
     with torch.no_grad():

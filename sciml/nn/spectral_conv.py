@@ -72,8 +72,6 @@ class SpectralConv(nn.Module):
         super().__init__()
         if in_channels < 1 or out_channels < 1:
             raise ValueError(f"SpectralConv: channels must be positive, got {in_channels} -> {out_channels}")
-        if path not in PATHS:
-            raise ValueError(f"SpectralConv: `path` must be one of {PATHS}, got {path!r}")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.modes = as_modes(modes, dim)
@@ -84,6 +82,17 @@ class SpectralConv(nn.Module):
             factorization, in_channels, out_channels, mode_sizes(self.modes), rank, std, generator
         )
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+
+    @property
+    def path(self) -> str:
+        """``"auto"``, ``"fft"`` or ``"dft"``; may be changed after construction."""
+        return self._path
+
+    @path.setter
+    def path(self, path: str) -> None:
+        if path not in PATHS:
+            raise ValueError(f"SpectralConv: `path` must be one of {PATHS}, got {path!r}")
+        self._path = path
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, modes={self.modes}, path={self.path!r}"

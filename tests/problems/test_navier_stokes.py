@@ -66,6 +66,21 @@ def test_solve_is_deterministic_and_depends_on_the_input(generator):
     assert (u[0] - u[1]).abs().max() > 0.1
 
 
+def test_float32_inputs_give_float32_frames_close_to_float64(generator):
+    p, grid = small(), Grid.uniform(8, 2)
+    a = p.sample_inputs(2, grid, generator)
+    u64, u32 = p.solve(a, grid), p.solve(a.float(), grid)
+    assert u32.dtype == torch.float32
+    assert torch.allclose(u32.double(), u64, rtol=0, atol=1e-5 * u64.abs().max().item())
+
+
+@pytest.mark.gpu
+def test_cuda_solve_matches_cpu(generator):
+    p, grid = small(), Grid.uniform(8, 2)
+    a = p.sample_inputs(2, grid, generator)
+    assert torch.allclose(p.solve(a.cuda(), grid).cpu(), p.solve(a, grid), atol=1e-12)
+
+
 def test_taylor_green_decays_exactly_through_the_problem_api():
     # no forcing, one shell: ETDRK4 is exact at any step; frames at t = 0.5..2 subsampled from 16^2 to 8^2
     nu = 0.01

@@ -32,7 +32,8 @@ def _angles(freqs: Tensor, n: int) -> Tensor:
 
 def _build(kind: str, n: int, k: int) -> Tensor:
     if kind == "full_forward":  # complex (2k+1, n): e^{-2 pi i k j / n} / n
-        return torch.polar(torch.full((2 * k + 1, n), 1.0 / n, dtype=torch.float64), -_angles(torch.arange(-k, k + 1), n))
+        modulus = torch.full((2 * k + 1, n), 1.0 / n, dtype=torch.float64)
+        return torch.polar(modulus, -_angles(torch.arange(-k, k + 1), n))
     if kind == "full_inverse":  # complex (n, 2k+1): e^{+2 pi i k j / n}
         return torch.polar(torch.ones(2 * k + 1, n, dtype=torch.float64), _angles(torch.arange(-k, k + 1), n)).T
     theta = _angles(torch.arange(k + 1), n)  # (k+1, n)

@@ -26,7 +26,9 @@ def weight_from_neuralop(weight: Tensor) -> Tensor:
     d = weight.ndim - 2
     for axis in range(2, d + 1):
         if weight.shape[axis] % 2:
-            raise ValueError(f"weight_from_neuralop: full mode axes must have even size 2K, got shape {tuple(weight.shape)}")
+            raise ValueError(
+                f"weight_from_neuralop: full mode axes must have even size 2K, got shape {tuple(weight.shape)}"
+            )
         pad = list(weight.shape)
         pad[axis] = 1
         weight = torch.cat([weight, weight.new_zeros(pad)], dim=axis)
@@ -41,7 +43,9 @@ def load_neuralop_spectral_conv(ours: SpectralConv, theirs: nn.Module) -> None:
     if not isinstance(ours.weight, DenseSpectralWeight):
         raise TypeError("load_neuralop_spectral_conv: `ours` needs dense weights (factorization=None)")
     if theirs.separable or theirs.complex_data or theirs.fft_norm != "forward":
-        raise ValueError("load_neuralop_spectral_conv: only non-separable, real-data, fft_norm='forward' layers convert")
+        raise ValueError(
+            "load_neuralop_spectral_conv: only non-separable, real-data, fft_norm='forward' layers convert"
+        )
     weight = weight_from_neuralop(theirs.weight.to_tensor().detach())
     expected = ours.full_weight().shape
     if weight.shape != expected:

@@ -117,7 +117,8 @@ class SpectralConv(nn.Module):
             raise TypeError(f"SpectralConv: x must be a real floating tensor, got {x.dtype}")
         if x.ndim != self.dim + 2 or x.shape[1] != self.in_channels:
             raise ValueError(
-                f"SpectralConv: expected x of shape (B, {self.in_channels}, <{self.dim} spatial axes>), got {tuple(x.shape)}"
+                f"SpectralConv: expected x of shape (B, {self.in_channels}, <{self.dim} spatial axes>), "
+                f"got {tuple(x.shape)}"
             )
         in_shape = tuple(x.shape[2:])
         out_shape = in_shape if output_shape is None else tuple(int(n) for n in output_shape)

@@ -80,7 +80,9 @@ IMPLEMENTATIONS = ("auto", "factorized", "rebuilt")
 def _through_factors(implementation: str, rebuild_cost: int, factorized_cost: int) -> bool:
     """Whether to contract through the factors: forced, or (``"auto"``) when it costs fewer multiply-adds."""
     if implementation not in IMPLEMENTATIONS:
-        raise ValueError(f"factorized weight: `implementation` must be one of {IMPLEMENTATIONS}, got {implementation!r}")
+        raise ValueError(
+            f"factorized weight: `implementation` must be one of {IMPLEMENTATIONS}, got {implementation!r}"
+        )
     if implementation == "auto":
         return factorized_cost < rebuild_cost
     return implementation == "factorized"

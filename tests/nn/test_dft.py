@@ -10,9 +10,11 @@ def test_matrices_are_rows_of_the_normalized_fft_and_its_hermitian_inverse():
     eye = torch.eye(n, dtype=torch.float64)
     fft = torch.fft.fft(eye, norm="forward")  # row j: transform of e_j, columns in FFT order
     freqs = torch.arange(-k, k + 1) % n
-    torch.testing.assert_close(dft_matrix("full_forward", n, k, torch.float64, "cpu"), fft[:, freqs].T, rtol=0, atol=1e-15)
+    forward = dft_matrix("full_forward", n, k, torch.float64, "cpu")
+    torch.testing.assert_close(forward, fft[:, freqs].T, rtol=0, atol=1e-15)
     ifft = torch.fft.ifft(torch.eye(n, dtype=torch.complex128), norm="forward")
-    torch.testing.assert_close(dft_matrix("full_inverse", n, k, torch.float64, "cpu"), ifft[freqs].T, rtol=0, atol=1e-15)
+    inverse = dft_matrix("full_inverse", n, k, torch.float64, "cpu")
+    torch.testing.assert_close(inverse, ifft[freqs].T, rtol=0, atol=1e-15)
     half = dft_matrix("half_forward", n, k, torch.float64, "cpu").reshape(n, k + 1, 2)
     torch.testing.assert_close(torch.view_as_complex(half.contiguous()), fft[:, : k + 1], rtol=0, atol=1e-15)
     # The real inverse of a one-mode spectrum is the irfft of that spectrum.

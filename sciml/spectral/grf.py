@@ -24,8 +24,11 @@ class GaussianRandomField:
 
     Larger ``alpha`` gives smoother fields (samples are in :math:`H^s` for :math:`s < \alpha - d/2`);
     ``tau`` sets the inverse length scale. ``sigma`` defaults to :math:`\tau^{\alpha - d/2}`, the
-    normalization of the FNO paper's generators (Li et al. 2021), for which the FNO Navier-Stokes
-    initial vorticity is ``alpha=2.5, tau=7`` and the Darcy coefficient ``alpha=2, tau=3`` (Neumann).
+    scale used by the FNO paper's generators (Li et al. 2021): Navier-Stokes initial vorticity
+    ``alpha=2.5, tau=7``, Darcy coefficient ``alpha=2, tau=3`` (Neumann), Burgers ``alpha=2, tau=5,
+    sigma=25``. Note that the FNO's 2-D periodic generator takes the real part of non-Hermitian
+    complex noise scaled by :math:`\sqrt{2}\sigma`, which doubles the variance of this measure;
+    :class:`problems.navier_stokes.NavierStokes` passes ``sigma = sqrt(2) tau^(alpha - 1)`` to match it.
 
     Parameters
     ----------

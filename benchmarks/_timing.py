@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import sys
@@ -70,3 +71,18 @@ def interleaved_medians(
             if round_index >= warmup:
                 times[name].append(now() - start)
     return {name: statistics.median(samples) for name, samples in times.items()}
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run the block with ``torch.set_num_threads(n)`` and restore the previous count afterwards.
+
+    Solver comparisons run both sides on one thread: scipy's SuperLU is single-threaded, and on a
+    shared machine OpenMP threads waiting on each other make per-step overheads, not algorithms, win.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

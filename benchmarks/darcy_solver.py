@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse.linalg as spla
 import torch
 
-from _timing import ensure_allocator_env, interleaved_medians
+from _timing import ensure_allocator_env, interleaved_medians, torch_threads
 from problems.darcy import Darcy
 from sciml.solvers import darcy_matrix
 
@@ -74,12 +74,8 @@ def rows(quick: bool, clock: str = "wall") -> dict[int, dict[str, float]]:
     ``clock="cpu"`` also takes out the time the process waits for a core.
     """
     sizes = {421: (2, 1), 141: (4, 2)} if quick else {421: (8, 3), 141: (16, 3)}
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         return {n: measure(n, samples, repeats, clock) for n, (samples, repeats) in sizes.items()}
-    finally:
-        torch.set_num_threads(threads)
 
 
 def flatten(table: dict[int, dict[str, float]]) -> dict[str, float]:
@@ -96,21 +92,25 @@ def run(quick: bool, clock: str = "wall") -> dict[str, float]:
     return flatten(rows(quick, clock))
 
 
+def report(quick: bool, clock: str = "wall") -> dict[str, float]:
+    """Measure, print the table, and return the flat summary of :func:`run`."""
+    print(f"Darcy solver ({ensure_allocator_env()}; one thread each: torch and scipy's SuperLU; {clock} clock)")
+    table = rows(quick, clock)
+    print(f"{'n':>5} {'ours/s':>9} {'spsolve/s':>10} {'[mmd]/s':>9} {'x spsolve':>10} {'x [mmd]':>8} {'rel diff':>9} {'assembly s':>11}")
+    for n, row in table.items():
+        print(f"{n:>5} {row['solves_per_s_ours']:>9.2f} {row['solves_per_s_spsolve']:>10.2f} {row['solves_per_s_spsolve_mmd']:>9.2f} "
+              f"{row['speedup_vs_spsolve']:>10.2f} {row['speedup_vs_spsolve_mmd']:>8.2f} {row['rel_diff_vs_spsolve']:>9.1e} "
+              f"{row['assembly_s_per_matrix']:>11.3f}")
+    return flatten(table)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples and repeats (about 40 s)")
     parser.add_argument("--json", metavar="PATH", help="write the flat summary as one JSON object")
     parser.add_argument("--clock", default="wall", choices=("wall", "cpu"), help="cpu: process CPU seconds (for a shared machine)")
     args = parser.parse_args(argv)
-    allocator = ensure_allocator_env()
-    print(f"Darcy solver benchmark ({allocator}; one thread each: torch and scipy's SuperLU; {args.clock} clock)")
-    table = rows(args.quick, args.clock)
-    print(f"{'n':>5} {'ours/s':>9} {'spsolve/s':>10} {'[mmd]/s':>9} {'x spsolve':>10} {'x [mmd]':>8} {'rel diff':>9} {'assembly s':>11}")
-    for n, row in table.items():
-        print(f"{n:>5} {row['solves_per_s_ours']:>9.2f} {row['solves_per_s_spsolve']:>10.2f} {row['solves_per_s_spsolve_mmd']:>9.2f} "
-              f"{row['speedup_vs_spsolve']:>10.2f} {row['speedup_vs_spsolve_mmd']:>8.2f} {row['rel_diff_vs_spsolve']:>9.1e} "
-              f"{row['assembly_s_per_matrix']:>11.3f}")
-    summary = flatten(table)
+    summary = report(args.quick, args.clock)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(summary, f, indent=2)

@@ -19,6 +19,7 @@ import time
 
 import torch
 
+from _timing import ensure_allocator_env, torch_threads
 from problems.navier_stokes import NavierStokes
 from sciml.solvers import ETDRK4, CrankNicolsonEuler, VorticityEquation, VorticitySolver
 
@@ -85,17 +86,17 @@ def measure(quick: bool) -> tuple[list[dict], dict[str, float]]:
 
 def run(quick: bool) -> dict[str, float]:
     """The flat summary: ``ns_speedup_same_error`` = baseline seconds / ETDRK4 seconds at no larger error."""
-    return measure(quick)[1]
+    with torch_threads(1):
+        return measure(quick)[1]
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="64^2, T = 0.5, one sample: about 10 s on two idle cores")
-    parser.add_argument("--json", metavar="PATH", help="write the flat summary as one JSON object")
-    args = parser.parse_args(argv)
-    rows, summary = measure(args.quick)
+def report(quick: bool) -> dict[str, float]:
+    """Measure, print the table, and return the flat summary of :func:`run`."""
+    with torch_threads(1):
+        rows, summary = measure(quick)
     base = rows[0]
-    print(f"Navier-Stokes, nu={NU:g}, {int(summary['ns_resolution'])}^2, batch {int(summary['ns_batch'])}, "
+    print(f"Navier-Stokes ({ensure_allocator_env()}; one torch thread)")
+    print(f"nu={NU:g}, {int(summary['ns_resolution'])}^2, batch {int(summary['ns_batch'])}, "
           f"T={summary['ns_final_time']:g}; errors relative to ETDRK4 with a tiny step")
     print(f"{'scheme':<26}{'dt':>10}{'steps':>8}{'seconds':>10}{'rel. error':>12}{'speedup':>10}{'error ratio':>13}")
     for r in rows:
@@ -104,6 +105,15 @@ def main(argv: list[str] | None = None) -> None:
               f"{base['seconds'] / r['seconds']:>10.1f}{r['error'] / base['error']:>13.2e}")
     print(f"ns_speedup_same_error = {summary['ns_speedup_same_error']:.1f}x "
           f"(ETDRK4 dt={summary['ns_etdrk4_dt']:.3g}, error {summary['ns_etdrk4_rel_error']:.1e} <= {base['error']:.1e})")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="64^2, T = 0.5, one sample: about 10 s on two idle cores")
+    parser.add_argument("--json", metavar="PATH", help="write the flat summary as one JSON object")
+    args = parser.parse_args(argv)
+    summary = report(args.quick)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(summary, f, indent=2)

@@ -3,6 +3,7 @@
 from sciml.models.blocks import ChannelMLP, PointwiseLinear, pointwise
 from sciml.models.domain import CoordinateCache, pad_domain, padding_widths, unpad_domain
 from sciml.models.fno import FNO, TFNO, AbstractFNO, FNOOptions, FourierBlock
+from sciml.models.neuralop_compat import load_neuralop_fno
 
 MODELS = {
     "fno": FNO,
@@ -19,6 +20,7 @@ __all__ = [
     "FourierBlock",
     "PointwiseLinear",
     "TFNO",
+    "load_neuralop_fno",
     "pad_domain",
     "padding_widths",
     "pointwise",

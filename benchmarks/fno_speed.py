@@ -61,6 +61,30 @@ def cases(quick: bool) -> list[Case]:
     return rows
 
 
+#: peak memory of one FNO training step in activations (``batch x width x prod(S)`` floats): measured
+#: about 50 per library (resident set, FNO-2D width 32 at 128^2, both sides); both live in one process
+ACTIVATIONS_PER_STEP = 100
+
+
+def memory_shortfall(case: Case, device: torch.device) -> str | None:
+    """Why ``case`` cannot run on this CPU (estimated peak above ``MemAvailable``), or ``None``."""
+    if device.type != "cpu" or case.kind != "fno" or not os.path.exists("/proc/meminfo"):
+        return None
+    with open("/proc/meminfo") as meminfo:
+        fields = dict(line.split(":", 1) for line in meminfo)
+    available = int(fields["MemAvailable"].split()[0]) * 1024
+    need = ACTIVATIONS_PER_STEP * case.batch * case.width * case.size**case.dim * 4
+    if need <= available:
+        return None
+    return f"skipped: both training steps need ~{need / 2**30:.0f} GiB, {available / 2**30:.0f} GiB available"
+
+
+def write_json(path: str, flat: dict) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as handle:
+        json.dump(flat, handle, indent=1)
+
+
 def build(case: Case, device: torch.device, generator: torch.Generator, reference: bool):
     """Our module and neuraloperator's (``None`` without ``reference``), equal FNO weights, input, target."""
     space = (case.size,) * case.dim
@@ -196,6 +220,11 @@ def main() -> None:
     print(f"{columns[0]:<26}" + "".join(f"{c:>12}" for c in columns[1:]))
     flat: dict[str, object] = dict(header)
     for case in [c for c in cases(args.quick) if args.only in c.name]:
+        shortfall = memory_shortfall(case, device)
+        if shortfall:
+            flat[f"{case.name}_skipped"] = shortfall
+            print(f"{case.name:<26}  {shortfall}", flush=True)
+            continue
         row = run_case(case, device, autocast_dtype, repeats, generator, not args.no_reference, args.clock)
         flat.update({f"{case.name}_{key}": value for key, value in row.items()})
         cells = (
@@ -210,6 +239,8 @@ def main() -> None:
             fmt(row.get("max_abs_diff"), ".1e"),
         )
         print(f"{case.name:<26}" + "".join(f"{c:>12}" for c in cells), flush=True)
+        if args.json:  # after every row, so that a run stopped part-way keeps what it measured
+            write_json(args.json, flat)
     train = [v for k, v in flat.items() if k.endswith("_train_speedup")]
     floor = [v for k, v in flat.items() if k.endswith("_sciml_over_fft")]
     flat["train_step_speedup_vs_neuralop_min"] = min(train) if train else None
@@ -220,9 +251,7 @@ def main() -> None:
         f"spectral conv / FFT floor, max: {fmt(flat['spectral_conv_over_fft_floor_max'], '.2f')}"
     )
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as handle:
-            json.dump(flat, handle, indent=1)
+        write_json(args.json, flat)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from torch import Tensor
 from sciml.diff import AbstractDiff
 from sciml.problem import AbstractProblem
 from sciml.solvers import ETDRK4, integrate
-from sciml.spectral import GaussianRandomField, Grid, dealias_mask, wavenumbers
+from sciml.spectral import GaussianRandomField, Grid, dealias_mask, pad_spectrum, wavenumbers
 
 __all__ = ["Burgers"]
 
@@ -174,7 +174,7 @@ class Burgers(AbstractProblem):
         # the 1e-12 keeps T / max_dt = 1000.0000000001 (round-off) from adding a step
         n_steps = saves * math.ceil(self.final_time / (saves * self.max_dt) - 1e-12)
         step = ETDRK4(-self.viscosity * k**2, nonlinear, self.final_time / n_steps)
-        v_hat = _pad_spectrum(torch.fft.rfft(a.to(torch.float64), norm="forward"), n, n_solve)  # (B, 1, n_s//2+1)
+        v_hat = pad_spectrum(torch.fft.rfft(a.to(torch.float64), norm="forward"), (n,), (n_solve,))  # (B, 1, n_s//2+1)
         snapshots = integrate(step, v_hat, n_steps, save_every=n_steps // saves)  # (n_times, B, 1, n_s//2+1)
         u = torch.fft.irfft(snapshots, n=n_solve, norm="forward")[..., ::factor]  # (n_times, B, 1, N)
         return u.permute(1, 2, 0, 3).contiguous()  # (B, 1, n_times, N)
@@ -237,16 +237,3 @@ class Burgers(AbstractProblem):
     def _check_grid(self, grid: Grid) -> None:
         if grid.dim != 1 or not grid.periodic or not math.isclose(grid.lengths[0], self.length):
             raise ValueError(f"Burgers: grid must be 1-D, periodic, of length {self.length}; got {grid}")
-
-
-def _pad_spectrum(c: Tensor, n: int, n_fine: int) -> Tensor:
-    """Zero-pad rfft coefficients ``(..., n // 2 + 1)`` (``norm="forward"``) of ``n`` points to ``n_fine`` points.
-
-    The trigonometric interpolant is unchanged: an even ``n``'s Nyquist coefficient stands for
-    ``cos(pi n x / L)``, which on the finer grid is shared between ``+n/2`` and ``-n/2``, hence halved.
-    """
-    padded = torch.zeros((*c.shape[:-1], n_fine // 2 + 1), dtype=c.dtype, device=c.device)
-    padded[..., : c.shape[-1]] = c
-    if n % 2 == 0:
-        padded[..., n // 2] /= 2
-    return padded

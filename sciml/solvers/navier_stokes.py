@@ -27,7 +27,7 @@ from typing import Callable, Protocol
 import torch
 from torch import Tensor
 
-from sciml.spectral import Grid, dealias_mask, derivative_symbols, laplacian_symbol
+from sciml.spectral import Grid, dealias_mask, derivative_symbols, laplacian_symbol, pad_spectrum
 
 
 class Stepper(Protocol):
@@ -143,30 +143,6 @@ class CrankNicolsonEuler:
         return (self._explicit * w_hat + self.dt * self.nonlinear(w_hat)) * self._inv_implicit
 
 
-def _lift_hat(w: Tensor, shape: tuple[int, int]) -> Tensor:
-    """rfft2 on the finer ``shape`` grid of the trigonometric interpolant of ``w`` ``(B, h, w)``.
-
-    A coarse Nyquist mode is split evenly between ``+n/2`` and ``-n/2`` on the fine grid, so the
-    interpolant is real and subsampling it returns ``w`` exactly.
-    """
-    (h, wd), (H, W) = w.shape[-2:], shape
-    coarse = torch.fft.rfft2(w) * ((H * W) / (h * wd))  # (B, h, wd // 2 + 1), in the fine grid's normalization
-    if wd < W and wd % 2 == 0:
-        coarse[..., wd // 2] *= 0.5  # the conjugate half at -wd/2 is implicit in the rfft layout
-    if h == H:
-        rows = coarse
-    else:
-        pos, neg = coarse[..., : (h + 1) // 2, :], coarse[..., (h + 1) // 2 :, :]  # k >= 0 and k < 0 (with any Nyquist)
-        if h % 2 == 0:
-            neg = neg.clone()
-            neg[..., 0, :] *= 0.5
-            pos = torch.cat((pos, neg[..., :1, :]), dim=-2)  # the other half of the Nyquist row at +h/2
-        gap = torch.zeros((*w.shape[:-2], H - pos.shape[-2] - neg.shape[-2], coarse.shape[-1]), dtype=coarse.dtype, device=w.device)
-        rows = torch.cat((pos, gap, neg), dim=-2)  # (B, H, wd // 2 + 1)
-    pad = torch.zeros((*w.shape[:-2], H, W // 2 + 1 - rows.shape[-1]), dtype=rows.dtype, device=w.device)
-    return torch.cat((rows, pad), dim=-1)  # (B, H, W // 2 + 1)
-
-
 class VorticitySolver:
     r"""Batched trajectories of the vorticity equation, recorded at equally spaced frames.
 
@@ -224,7 +200,8 @@ class VorticitySolver:
         steps = round(frame_interval / self.dt)
         if steps < 1 or abs(steps * self.dt - frame_interval) > 1e-9 * frame_interval:
             raise ValueError(f"VorticitySolver: dt={self.dt} must divide frame_interval={frame_interval}")
-        w_hat = _lift_hat(w0, grid.shape)
+        # the trigonometric interpolant of a coarser w0 on the solver grid, in torch's default (unscaled) rfft2 norm
+        w_hat = pad_spectrum(torch.fft.rfft2(w0, norm="forward"), tuple(w0.shape[-2:]), grid.shape) * (H * W)
         frames = w0.new_empty((w0.shape[0], n_frames, H // stride, W // stride))
         for frame in range(n_frames):
             for _ in range(steps):

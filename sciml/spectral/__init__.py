@@ -3,6 +3,7 @@
 from sciml.spectral.derivative import dealias_mask, derivative_symbols, laplacian_symbol, spectral_derivative
 from sciml.spectral.grf import GaussianRandomField
 from sciml.spectral.grid import Grid, wavenumber_grid, wavenumbers
+from sciml.spectral.resample import pad_spectrum
 
 __all__ = [
     "Grid",
@@ -10,6 +11,7 @@ __all__ = [
     "dealias_mask",
     "derivative_symbols",
     "laplacian_symbol",
+    "pad_spectrum",
     "spectral_derivative",
     "wavenumber_grid",
     "wavenumbers",

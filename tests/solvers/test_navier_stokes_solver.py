@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from sciml.solvers import ETDRK4, CrankNicolsonEuler, VorticityEquation, VorticitySolver, stream_function
-from sciml.solvers.navier_stokes import _lift_hat
 from sciml.spectral import GaussianRandomField, Grid, spectral_derivative
 
 TWO_PI = 2 * math.pi
@@ -28,20 +27,6 @@ def fitted_order(dts, errors):
 
 def relative_error(a, b):
     return ((a - b).norm() / b.norm()).item()
-
-
-def test_lift_is_the_trigonometric_interpolant():
-    # a coarse field with modes up to the Nyquist ones (x, y and the corner), lifted to a finer grid, equals the
-    # trigonometric polynomial evaluated there: a Nyquist cosine cos(pi n x) must come back as itself, not 2x or 0
-    coarse, fine = Grid.uniform(8, 2), Grid.uniform(24, 2)
-
-    def field(grid):
-        x, y = coords(grid)
-        return (torch.cos(TWO_PI * 4 * x) * torch.sin(TWO_PI * y) + torch.cos(TWO_PI * 4 * x) * torch.cos(TWO_PI * 4 * y)
-                + torch.cos(TWO_PI * 4 * y) + torch.sin(TWO_PI * (3 * x - 2 * y)) + 0.5)[None]
-
-    lifted = torch.fft.irfft2(_lift_hat(field(coarse), fine.shape), s=fine.shape)
-    assert torch.allclose(lifted, field(fine), atol=1e-13)
 
 
 def test_velocity_is_divergence_free_and_its_curl_is_the_vorticity(generator):

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from sciml.spectral import GaussianRandomField, Grid, dealias_mask, spectral_derivative
+from sciml.spectral import GaussianRandomField, Grid, dealias_mask, pad_spectrum, spectral_derivative
 
 
 @pytest.mark.parametrize("n", [16, 17])
@@ -80,3 +80,42 @@ def test_grid_subsample_darcy_sizes():
     assert [grid.subsample(f).shape[0] for f in (2, 3, 5)] == [211, 141, 85]
     with pytest.raises(ValueError, match="divisible"):
         grid.subsample(8)
+
+
+@pytest.mark.parametrize("shape, new_shape", [((8,), (24,)), ((7,), (21,)), ((6, 8), (12, 16)), ((5, 6), (10, 18)), ((6, 5, 4), (12, 10, 8))])
+def test_pad_spectrum_interpolates_exactly(shape, new_shape, generator):
+    u = torch.randn(3, *shape, generator=generator, dtype=torch.float64)
+    dims = tuple(range(1, len(shape) + 1))
+    fine = torch.fft.irfftn(pad_spectrum(torch.fft.rfftn(u, dim=dims, norm="forward"), shape, new_shape), s=new_shape, dim=dims, norm="forward")
+    factors = [m // n for n, m in zip(shape, new_shape)]
+    assert torch.allclose(fine[(slice(None), *(slice(None, None, f) for f in factors))], u, atol=1e-13)
+    # the interpolant is the trigonometric polynomial of the coarse modes: it is real and re-padding the
+    # fine field's spectrum further changes nothing on the fine grid
+    finer = tuple(2 * m for m in new_shape)
+    again = torch.fft.irfftn(pad_spectrum(torch.fft.rfftn(fine, dim=dims, norm="forward"), new_shape, finer), s=finer, dim=dims, norm="forward")
+    assert torch.allclose(again[(slice(None), *(slice(None, None, 2),) * len(shape))], fine, atol=1e-13)
+
+
+def test_pad_spectrum_of_a_band_limited_field_is_its_fine_sampling():
+    coarse, fine = Grid((7, 8), (1.0, 1.0)), Grid((21, 16), (1.0, 1.0))
+    field = lambda g: torch.cos(2 * math.pi * (2 * g.coords()[0] - 3 * g.coords()[1])) + torch.sin(2 * math.pi * g.coords()[1])
+    c = torch.fft.rfftn(field(coarse), norm="forward")
+    assert torch.allclose(torch.fft.irfftn(pad_spectrum(c, coarse.shape, fine.shape), s=fine.shape, norm="forward"), field(fine), atol=1e-13)
+    with pytest.raises(ValueError, match="new_shape"):
+        pad_spectrum(c, coarse.shape, (6, 8))
+
+
+def test_pad_spectrum_keeps_nyquist_cosines():
+    # modes up to the Nyquist ones (x, y and the corner) lifted to a finer grid equal the trigonometric
+    # polynomial evaluated there: a Nyquist cosine cos(pi n x) must come back as itself, not 2x or 0
+    coarse, fine = Grid.uniform(8, 2), Grid.uniform(24, 2)
+
+    def field(grid):
+        x, y = grid.coords()
+        two_pi = 2 * math.pi
+        return (torch.cos(two_pi * 4 * x) * torch.sin(two_pi * y) + torch.cos(two_pi * 4 * x) * torch.cos(two_pi * 4 * y)
+                + torch.cos(two_pi * 4 * y) + torch.sin(two_pi * (3 * x - 2 * y)) + 0.5)[None]
+
+    c = torch.fft.rfft2(field(coarse), norm="forward")
+    lifted = torch.fft.irfft2(pad_spectrum(c, coarse.shape, fine.shape), s=fine.shape, norm="forward")
+    assert torch.allclose(lifted, field(fine), atol=1e-13)

@@ -107,7 +107,7 @@ class FourierBlock(nn.Module):
         """``(B, C, *S) -> (B, C, *S)``; ``activate=False`` skips the GELUs (last layer)."""
         batch, width = v.shape[:2]
         v3 = v.reshape(batch, width, -1)  # (B, C, N)
-        h = self.skip(v3, self.spectral(v).reshape(batch, width, -1), overwrite=True)  # (B, C, N)
+        h = self.skip(v3, self.spectral(v).reshape(batch, width, -1))  # (B, C, N)
         if activate:
             h = F.gelu(h)
         if self.mlp is not None:

@@ -171,8 +171,9 @@ class Burgers(AbstractProblem):
             return advect * torch.fft.rfft(u * u, norm="forward")
 
         saves = n_times - 1
-        # the 1e-12 keeps T / max_dt = 1000.0000000001 (round-off) from adding a step
-        n_steps = saves * math.ceil(self.final_time / (saves * self.max_dt) - 1e-12)
+        ratio = self.final_time / (saves * self.max_dt)
+        # a ratio within round-off of an integer (T / max_dt = 1000.0000000001) takes that many steps, not one more
+        n_steps = saves * (round(ratio) if math.isclose(ratio, round(ratio), rel_tol=1e-12) else math.ceil(ratio))
         step = ETDRK4(-self.viscosity * k**2, nonlinear, self.final_time / n_steps)
         v_hat = pad_spectrum(torch.fft.rfft(a.to(torch.float64), norm="forward"), (n,), (n_solve,))  # (B, 1, n_s//2+1)
         snapshots = integrate(step, v_hat, n_steps, save_every=n_steps // saves)  # (n_times, B, 1, n_s//2+1)

@@ -46,9 +46,6 @@ class Darcy(AbstractProblem):
     rtol
         Relative residual at which the solver (:func:`sciml.solvers.solve_darcy`) stops; ``1e-9``
         agrees with a sparse direct solve to about ``1e-12``.
-    default_resolution
-        Nodes per axis at which datasets are generated (421 = 420 cells, so that 211, 141 and 85
-        follow by :meth:`sciml.spectral.Grid.subsample` with factors 2, 3 and 5).
 
     Shapes
     ------
@@ -63,7 +60,6 @@ class Darcy(AbstractProblem):
     grf_alpha: float = 2.0
     grf_tau: float = 3.0
     rtol: float = 1e-9
-    default_resolution: int = 421
 
     name = "darcy"
 
@@ -78,8 +74,6 @@ class Darcy(AbstractProblem):
             raise ValueError(f"Darcy: forcing must be finite, got {self.forcing}")
         if self.grf_alpha <= 1:
             raise ValueError(f"Darcy: grf_alpha must exceed dim / 2 = 1, got {self.grf_alpha}")
-        if self.default_resolution < 3:
-            raise ValueError(f"Darcy: default_resolution must be >= 3, got {self.default_resolution}")
 
     @property
     def dim(self) -> int:

@@ -80,11 +80,6 @@ class Poisson(AbstractProblem):
     def periodic(self) -> bool:
         return self.boundary == "periodic"
 
-    @property
-    def default_resolution(self) -> int:
-        """129 nodes (Dirichlet, 128 cells) or 128 points (periodic), so that halving resolutions subsample exactly."""
-        return 128 if self.periodic else 129
-
     def grid(self, resolution: int) -> Grid:
         """The ``resolution^dim`` grid on the unit box: nodal for ``"dirichlet"``, periodic otherwise; ``resolution >= 3``."""
         if resolution < 3:

@@ -34,6 +34,8 @@ from torch import Tensor, nn
 from sciml.models.blocks import ChannelMLP, PointwiseLinear, pointwise
 from sciml.models.domain import CoordinateCache, pad_domain, padding_widths, unpad_domain
 from sciml.nn import SpectralConv
+from sciml.nn.spectral_conv import PATHS
+from sciml.nn.spectral_weights import FACTORIZATIONS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +76,10 @@ class FNOOptions:
             raise ValueError(f"FNOOptions: channel_mlp_expansion must be >= 0, got {self.channel_mlp_expansion}")
         if not 0 <= self.domain_padding < 1:
             raise ValueError(f"FNOOptions: domain_padding must be a fraction in [0, 1), got {self.domain_padding}")
+        if self.factorization not in FACTORIZATIONS:
+            raise ValueError(f"FNOOptions: factorization must be one of {FACTORIZATIONS}, got {self.factorization!r}")
+        if self.spectral_path not in PATHS:
+            raise ValueError(f"FNOOptions: spectral_path must be one of {PATHS}, got {self.spectral_path!r}")
 
 
 class FourierBlock(nn.Module):
@@ -163,6 +169,10 @@ class AbstractFNO(nn.Module):
                 f"{in_channels}, {out_channels}, {width}, {n_layers}"
             )
         options = self.default_options if options is None else options
+        for ratio in ("lifting_ratio", "projection_ratio"):
+            if int(getattr(options, ratio) * width) < 1:
+                raise ValueError(f"{type(self).__name__}: options.{ratio} * width must give >= 1 hidden channel, "
+                                 f"got {getattr(options, ratio)} * {width}")
         self.in_channels, self.out_channels, self.modes = in_channels, out_channels, modes
         self.width, self.n_layers, self.options = width, n_layers, options
         self.coordinates = CoordinateCache() if options.positional_embedding else None

@@ -222,6 +222,10 @@ class TuckerSpectralWeight(nn.Module):
         return mix_modes(z @ u, p) @ v.T  # (*m, B, s) -> (*m, B, t) -> (*m, B, C_out)
 
 
+#: the accepted ``factorization`` values
+FACTORIZATIONS = (None, "dense", "tucker", "cp")
+
+
 def make_spectral_weight(
     factorization: str | None,
     in_channels: int,

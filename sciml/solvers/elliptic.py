@@ -165,7 +165,10 @@ def solve_darcy(
                          f"for {a.dtype}, got {rtol}; use float64 coefficients for tight tolerances")
     if preconditioner_dtype is not None and not preconditioner_dtype.is_floating_point:
         raise ValueError(f"solve_darcy: preconditioner_dtype must be a real floating dtype or None, got {preconditioner_dtype}")
-    a, f = torch.broadcast_tensors(a, torch.as_tensor(f, dtype=a.dtype, device=a.device))
+    f = torch.as_tensor(f, dtype=a.dtype, device=a.device)
+    if f.dim() > 0 and tuple(f.shape[-grid.dim :]) != grid.shape:
+        raise ValueError(f"solve_darcy: f must be a scalar or end in the grid shape {grid.shape}, got {tuple(f.shape)}")
+    a, f = torch.broadcast_tensors(a, f)
     batch, dims = a.shape[: a.dim() - grid.dim], tuple(range(-grid.dim, 0))
     faces = face_coefficients(a, grid)
     lam = dirichlet_eigenvalues(grid, "fd2", dtype=a.dtype, device=a.device)

@@ -27,7 +27,8 @@ from typing import Callable, Protocol
 import torch
 from torch import Tensor
 
-from sciml.spectral import Grid, dealias_mask, derivative_symbols, laplacian_symbol, pad_spectrum
+from sciml.solvers.fast_poisson import poisson_periodic
+from sciml.spectral import Grid, dealias_mask, derivative_symbols, inverse_neg_laplacian_symbol, laplacian_symbol, pad_spectrum
 
 
 class Stepper(Protocol):
@@ -36,12 +37,6 @@ class Stepper(Protocol):
     order: int
 
     def __call__(self, w_hat: Tensor) -> Tensor: ...
-
-
-def _inverse_neg_laplacian_symbol(grid: Grid, dtype, device) -> Tensor:
-    """``1 / |k|^2`` on the rfftn layout, ``0`` at ``k = 0`` (the mean-zero inverse of ``-Laplacian``)."""
-    lap = laplacian_symbol(grid, dtype=dtype, device=device)
-    return torch.where(lap == 0, 0.0, -1.0 / torch.where(lap == 0, -1.0, lap))
 
 
 def stream_function(w: Tensor, grid: Grid) -> Tensor:
@@ -60,7 +55,7 @@ def stream_function(w: Tensor, grid: Grid) -> Tensor:
     """
     if grid.dim != 2 or not grid.periodic or tuple(w.shape[-2:]) != grid.shape:
         raise ValueError(f"stream_function: need a periodic 2-D grid matching w's trailing shape, got {grid} and {tuple(w.shape)}")
-    return torch.fft.irfft2(torch.fft.rfft2(w) * _inverse_neg_laplacian_symbol(grid, w.dtype, w.device), s=grid.shape)
+    return poisson_periodic(w, grid, "spectral")
 
 
 class VorticityEquation:
@@ -92,7 +87,7 @@ class VorticityEquation:
             raise ValueError(f"VorticityEquation: dtype must be float32 or float64, got {dtype}")
         self.grid, self.nu, self.dtype = grid, float(nu), dtype
         self.linear = self.nu * laplacian_symbol(grid, dtype=dtype, device=device)  # (H, W // 2 + 1), -nu |k|^2
-        self._inv_neg_lap = _inverse_neg_laplacian_symbol(grid, dtype, device)
+        self._inv_neg_lap = inverse_neg_laplacian_symbol(grid, dtype, device)
         self._ikx = derivative_symbols(grid, (1, 0), dtype=dtype, device=device)
         self._iky = derivative_symbols(grid, (0, 1), dtype=dtype, device=device)
         self._dealias = dealias_mask(grid, device=device)
@@ -169,7 +164,6 @@ class VorticitySolver:
             raise ValueError(f"VorticitySolver: dt must be positive, got {dt}")
         self.equation, self.dt = equation, float(dt)
         self.step = stepper(equation.linear, equation.nonlinear, self.dt)
-        self.order = self.step.order
 
     def __call__(self, w0: Tensor, n_frames: int, frame_interval: float = 1.0, stride: int = 1) -> Tensor:
         """Solve from ``w0`` and return the frames at ``t = frame_interval * (1, ..., n_frames)``.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -53,9 +55,11 @@ def spectral_derivative(u: Tensor, grid: Grid, orders: tuple[int, ...]) -> Tenso
         Same shape and dtype as ``u``. Spectrally accurate for smooth periodic ``u``.
     """
     dims = tuple(range(-grid.dim, 0))
+    if not u.is_floating_point():
+        raise TypeError(f"spectral_derivative: u must be a real floating tensor, got {u.dtype}")
     if tuple(u.shape[-grid.dim :]) != grid.shape:
         raise ValueError(f"spectral_derivative: u's trailing shape {tuple(u.shape[-grid.dim:])} != grid {grid.shape}")
-    symbol = derivative_symbols(grid, orders, dtype=u.dtype if u.is_floating_point() else torch.float64, device=u.device)
+    symbol = derivative_symbols(grid, orders, dtype=u.dtype, device=u.device)
     return torch.fft.irfftn(symbol * torch.fft.rfftn(u, dim=dims), s=grid.shape, dim=dims)
 
 
@@ -65,16 +69,19 @@ def laplacian_symbol(grid: Grid, dtype=torch.float64, device=None) -> Tensor:
     return -sum(k**2 for k in ks)
 
 
+def inverse_neg_laplacian_symbol(grid: Grid, dtype=torch.float64, device=None) -> Tensor:
+    """``1 / |k|^2`` on the rfftn layout with ``0`` at ``k = 0``: the mean-zero inverse of ``-Laplacian``."""
+    lap = laplacian_symbol(grid, dtype=dtype, device=device)
+    return torch.where(lap == 0, 0.0, -1.0 / torch.where(lap == 0, -1.0, lap))
+
+
 def dealias_mask(grid: Grid, device=None) -> Tensor:
     """Orszag's 2/3 rule on the rfftn layout: keep ``|k_i| < n_i / 3`` on every axis.
 
     A quadratic product of fields band-limited to the kept set then aliases only onto removed modes.
     """
     mask = torch.ones((), dtype=torch.bool, device=device)
-    for i, n in enumerate(grid.shape):
-        last = i == grid.dim - 1
-        k = torch.fft.rfftfreq(n, 1.0 / n, device=device) if last else torch.fft.fftfreq(n, 1.0 / n, device=device)
-        view = [1] * grid.dim
-        view[i] = k.numel()
-        mask = mask & (3 * k.abs() < n).reshape(view)
+    for k, n, length in zip(wavenumber_grid(grid, real=True, device=device), grid.shape, grid.lengths):
+        index = torch.round(k * (length / (2 * math.pi)))  # the integer frequency of each entry
+        mask = mask & (3 * index.abs() < n)
     return mask

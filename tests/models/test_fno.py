@@ -183,3 +183,21 @@ def test_torch_compile_inductor_matches_eager(generator):
     a = torch.randn(2, 1, 16, 18, generator=generator)
     compiled = torch.compile(model)
     assert torch.allclose(compiled(a), model(a), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        (dict(factorization="tuker"), "factorization"),
+        (dict(spectral_path="cuda"), "spectral_path"),
+        (dict(domain_padding=1.0), "domain_padding"),
+    ],
+)
+def test_bad_options_are_refused_naming_the_option(options, match):
+    with pytest.raises(ValueError, match=match):
+        FNOOptions(**options)
+
+
+def test_a_ratio_leaving_no_hidden_channel_is_refused():
+    with pytest.raises(ValueError, match="lifting_ratio"):
+        FNO(1, 1, (4,), 4, options=FNOOptions(lifting_ratio=0.1))

@@ -18,7 +18,8 @@ def test_bf16_autocast_runs_the_transforms_in_float32(factorization, generator):
     assert y.dtype == y_half_input.dtype == torch.float32
     torch.testing.assert_close(y, exact, rtol=0, atol=1e-6 * exact.abs().max().item())
     # A bfloat16 input carries its own rounding (2^-9 relative), nothing more is lost inside.
-    torch.testing.assert_close(y_half_input, exact, rtol=0, atol=2e-2 * exact.abs().max().item())
+    # (measured 1.5e-3 of the max; a transform done in bf16 would add the output's own 2.6-3.1e-3 rounding)
+    torch.testing.assert_close(y_half_input, exact, rtol=0, atol=2.5e-3 * exact.abs().max().item())
 
 
 @pytest.mark.parametrize("path", ["fft", "dft"])

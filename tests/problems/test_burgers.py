@@ -153,7 +153,6 @@ def test_pinn_classic_conditions():
     assert torch.allclose(problem.initial_value(x), -torch.sin(math.pi * x))
 
 
-@pytest.mark.slow
 def test_pinn_classic_solver_matches_cole_hopf():
     problem = Burgers.pinn_classic()
     assert error_vs_cole_hopf(problem, 256) < 1e-9

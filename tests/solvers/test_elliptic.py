@@ -188,3 +188,9 @@ def test_solve_darcy_raises_loudly(generator):
         solve_darcy(a.float(), 1.0, grid, rtol=1e-10)
     with pytest.raises(ValueError, match="periodic=False"):
         solve_darcy(a, 1.0, Grid.uniform(17, 2))
+
+
+def test_solve_darcy_refuses_a_forcing_off_the_grid():
+    grid = Grid.uniform(9, 2, periodic=False)
+    with pytest.raises(ValueError, match="f must"):
+        solve_darcy(torch.ones(1, 9, 9, dtype=torch.float64), torch.ones(8, 8, dtype=torch.float64), grid)

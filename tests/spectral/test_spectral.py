@@ -119,3 +119,9 @@ def test_pad_spectrum_keeps_nyquist_cosines():
     c = torch.fft.rfft2(field(coarse), norm="forward")
     lifted = torch.fft.irfft2(pad_spectrum(c, coarse.shape, fine.shape), s=fine.shape, norm="forward")
     assert torch.allclose(lifted, field(fine), atol=1e-13)
+
+
+def test_spectral_derivative_refuses_integer_fields():
+    grid = Grid((8,), (1.0,))
+    with pytest.raises(TypeError, match="floating"):
+        spectral_derivative(torch.arange(8), grid, (1,))

@@ -41,6 +41,10 @@ def pointwise(weight: Tensor, u: Tensor, base: Tensor, overwrite: bool = False) 
     Tensor
         ``(B, C_out, N)``.
     """
+    if weight.shape[1] == 1:
+        # one input channel: an outer product, one broadcast multiply-add pass (a GEMM with inner
+        # dimension 1 runs far below its usual rate); (C_out, 1) * (B, 1, N) + base -> (B, C_out, N)
+        return torch.addcmul(base, weight, u)
     batch_weight = weight.expand(u.shape[0], -1, -1)  # (B, C_out, C_in), no copy
     in_place = (
         overwrite

@@ -44,9 +44,10 @@ def test_registry_entry_builds_and_round_trips_through_json_and_weights_only_che
         MODELS["tfno" if name == "fno" else "fno"].from_config(config)
 
 
-def test_pointwise_linear_matches_conv1d_in_values_and_gradients(generator):
-    layer = PointwiseLinear(5, 7, generator=generator).double()
-    u = torch.randn(3, 5, 11, generator=generator, dtype=torch.float64, requires_grad=True)
+@pytest.mark.parametrize("in_channels", [5, 1])  # 1: the outer-product branch
+def test_pointwise_linear_matches_conv1d_in_values_and_gradients(in_channels, generator):
+    layer = PointwiseLinear(in_channels, 7, generator=generator).double()
+    u = torch.randn(3, in_channels, 11, generator=generator, dtype=torch.float64, requires_grad=True)
     addend = torch.randn(3, 7, 11, generator=generator, dtype=torch.float64, requires_grad=True)
     gate = torch.randn(7, generator=generator, dtype=torch.float64, requires_grad=True)
     fast = layer(u, addend, gate)

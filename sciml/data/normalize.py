@@ -25,8 +25,10 @@ class UnitGaussianNormalizer(nn.Module):
         super().__init__()
         if mean.ndim != 1 or mean.shape != std.shape:
             raise ValueError(f"UnitGaussianNormalizer: mean and std must both be (C,), got {tuple(mean.shape)}, {tuple(std.shape)}")
-        if (std < 0).any() or eps < 0:
-            raise ValueError("UnitGaussianNormalizer: std and eps must be non-negative")
+        if (std < 0).any():
+            raise ValueError(f"UnitGaussianNormalizer: std must be non-negative, got min {std.min().item():g}")
+        if eps < 0:
+            raise ValueError(f"UnitGaussianNormalizer: eps must be non-negative, got {eps}")
         self.register_buffer("mean", mean.detach().clone())
         self.register_buffer("std", std.detach().clone())
         self.register_buffer("eps", torch.tensor(float(eps), dtype=mean.dtype))

@@ -79,8 +79,8 @@ def darcy_operator(u: Tensor, a: Tensor, grid: Grid) -> Tensor:
     Tensor
         Shape ``(..., *grid.shape)``, zero on the boundary.
     """
-    _check_field(u, grid, periodic=False, name="darcy_operator")
-    _check_field(a, grid, periodic=False, name="darcy_operator")
+    _check_field(u, grid, periodic=False, name="darcy_operator", arg="u")
+    _check_field(a, grid, periodic=False, name="darcy_operator", arg="a")
     return _with_boundary(_apply(_interior(u, grid.dim), face_coefficients(a, grid)), grid.dim)
 
 
@@ -95,7 +95,7 @@ def darcy_matrix(a: Tensor, grid: Grid) -> sp.csr_matrix:
     a
         One coefficient field, shape ``grid.shape``.
     """
-    _check_field(a, grid, periodic=False, name="darcy_matrix")
+    _check_field(a, grid, periodic=False, name="darcy_matrix", arg="a")
     if a.dim() != grid.dim:
         raise ValueError(f"darcy_matrix: a must have shape grid.shape {grid.shape}, got {tuple(a.shape)}")
     m = [n - 2 for n in grid.shape]
@@ -157,7 +157,7 @@ def solve_darcy(
     Tensor
         ``u``, the broadcast shape of ``a`` and ``f``, zero on the boundary.
     """
-    _check_field(a, grid, periodic=False, name="solve_darcy")
+    _check_field(a, grid, periodic=False, name="solve_darcy", arg="a")
     if not bool((a > 0).all()):
         raise ValueError("solve_darcy: the coefficient a must be positive everywhere")
     if not 100 * torch.finfo(a.dtype).eps <= rtol < 1:

@@ -54,14 +54,14 @@ def _sine_transform_all(x: Tensor, dim: int) -> Tensor:
     return x
 
 
-def _check_field(f: Tensor, grid: Grid, periodic: bool, name: str) -> None:
-    """Raise unless ``f`` is a real field ``(..., *grid.shape)`` on a grid of the expected kind."""
+def _check_field(f: Tensor, grid: Grid, periodic: bool, name: str, arg: str = "f") -> None:
+    """Raise unless argument ``arg`` of function ``name``, ``f``, is a real field ``(..., *grid.shape)`` on a grid of the expected kind."""
     if grid.periodic != periodic:
         raise ValueError(f"{name}: needs a grid with periodic={periodic}, got periodic={grid.periodic}")
     if tuple(f.shape[-grid.dim :]) != grid.shape:
-        raise ValueError(f"{name}: the field's trailing shape {tuple(f.shape[-grid.dim:])} must equal grid.shape {grid.shape}")
+        raise ValueError(f"{name}: {arg}'s trailing shape {tuple(f.shape[-grid.dim:])} must equal grid.shape {grid.shape}")
     if not f.is_floating_point():
-        raise ValueError(f"{name}: the field must be a real floating tensor, got {f.dtype}")
+        raise ValueError(f"{name}: {arg} must be a real floating tensor, got {f.dtype}")
     if not periodic and min(grid.shape) < 3:
         raise ValueError(f"{name}: a Dirichlet grid needs >= 3 points per axis (one interior point), got {grid.shape}")
 

@@ -89,8 +89,7 @@ def test_pad_spectrum_interpolates_exactly(shape, new_shape, generator):
     fine = torch.fft.irfftn(pad_spectrum(torch.fft.rfftn(u, dim=dims, norm="forward"), shape, new_shape), s=new_shape, dim=dims, norm="forward")
     factors = [m // n for n, m in zip(shape, new_shape)]
     assert torch.allclose(fine[(slice(None), *(slice(None, None, f) for f in factors))], u, atol=1e-13)
-    # the interpolant is the trigonometric polynomial of the coarse modes: it is real and re-padding the
-    # fine field's spectrum further changes nothing on the fine grid
+    # the same identity one level up, from the fine shape (odd and even axes alike) to twice it
     finer = tuple(2 * m for m in new_shape)
     again = torch.fft.irfftn(pad_spectrum(torch.fft.rfftn(fine, dim=dims, norm="forward"), new_shape, finer), s=finer, dim=dims, norm="forward")
     assert torch.allclose(again[(slice(None), *(slice(None, None, 2),) * len(shape))], fine, atol=1e-13)

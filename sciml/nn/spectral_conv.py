@@ -136,9 +136,11 @@ class SpectralConv(nn.Module):
                 forward = inverse = self.path
             z = FORWARD[forward](x, kept)  # (*m, B, C_in)
             z = self.weight.contract(z, mode_slices(self.modes, kept))  # (*m, B, C_out)
-            y = INVERSE[inverse](z, kept, out_shape)  # (B, C_out, *S_out)
             if self.bias is not None:
-                y = y + self.bias.to(y.dtype).reshape(-1, *([1] * self.dim))
+                # a constant is the k = 0 coefficient (norm="forward"): added there, on the small
+                # spectrum, it costs no pass over the output field and its gradient no reduction
+                z[(*kept[:-1], 0)] += self.bias
+            y = INVERSE[inverse](z, kept, out_shape)  # (B, C_out, *S_out)
         return y
 
     def full_weight(self) -> Tensor:

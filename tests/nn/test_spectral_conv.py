@@ -47,8 +47,8 @@ def test_paths_match_reference_values_and_gradients(path, shape, out_shape, mode
     ref = reference_spectral_conv(x, weight, layer.modes, out_shape) + layer.bias.reshape(-1, *[1] * len(shape))
     torch.testing.assert_close(y, ref, rtol=0, atol=1e-10)
     probe = torch.randn(y.shape, dtype=torch.float64, generator=generator)
-    grads = torch.autograd.grad((y * probe).sum(), (x, layer.weight.weight))
-    ref_grads = torch.autograd.grad((ref * probe).sum(), (x, layer.weight.weight))
+    grads = torch.autograd.grad((y * probe).sum(), (x, layer.weight.weight, layer.bias))
+    ref_grads = torch.autograd.grad((ref * probe).sum(), (x, layer.weight.weight, layer.bias))
     for g, r in zip(grads, ref_grads):
         torch.testing.assert_close(g, r, rtol=0, atol=1e-10)
 

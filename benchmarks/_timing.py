@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import statistics
 import sys
@@ -28,6 +29,26 @@ def ensure_allocator_env() -> str:
         env = {**os.environ, **missing}
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
     return "glibc malloc, " + ", ".join(f"{k}={os.environ[k]}" for k in ALLOCATOR_ENV)
+
+
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost"
+    )]
+
+
+def retained_heap_bytes() -> int:
+    """Free bytes that this process's glibc heap keeps instead of returning them to the OS.
+
+    Under :data:`ALLOCATOR_ENV` nothing freed goes back, so ``MemAvailable`` undercounts what the
+    process can still use by this much. ``0`` where glibc's ``mallinfo2`` is missing.
+    """
+    try:
+        mallinfo2 = ctypes.CDLL("libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return 0
+    mallinfo2.restype = _Mallinfo2
+    return mallinfo2().fordblks
 
 
 def synchronize(device: torch.device) -> None:

@@ -69,9 +69,12 @@ def cases(quick: bool) -> list[Case]:
     return rows
 
 
-#: peak memory of one FNO training step in activations (``batch x width x prod(S)`` floats): measured
-#: about 50 per library (resident set, FNO-2D width 32 at 128^2, both sides); both live in one process
-ACTIVATIONS_PER_STEP = 100
+#: peak resident memory of both libraries' FNO training steps timed in turn in one process, in
+#: activations (``batch x width x prod(S)`` floats): measured ~78 at FNO-2D width 64, 128^2 (one side
+#: alone: ~42 sciml, ~48 neuraloperator; each side's freed buffers only partly fit the other's requests).
+#: Timing the sides one after the other does not rescue 256^2 width 64 on a 23 GiB machine: tried, it
+#: reached the physical limit and thrashed (22 million page faults, GELU 2.5x slower than alone).
+ACTIVATIONS_PER_STEP = 80
 
 
 def memory_shortfall(case: Case, device: torch.device) -> str | None:

@@ -73,7 +73,7 @@ def cases(quick: bool) -> list[Case]:
 #: activations (``batch x width x prod(S)`` floats): measured ~78 at FNO-2D width 64, 128^2 (one side
 #: alone: ~42 sciml, ~48 neuraloperator; each side's freed buffers only partly fit the other's requests).
 #: Timing the sides one after the other does not rescue 256^2 width 64 on a 23 GiB machine: tried, it
-#: reached the physical limit and thrashed (22 million page faults, GELU 2.5x slower than alone).
+#: reached the physical limit and thrashed (22 million page faults; our GELU took 2.5x neuraloperator's).
 ACTIVATIONS_PER_STEP = 80
 
 

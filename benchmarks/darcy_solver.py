@@ -23,7 +23,7 @@ import scipy.sparse.linalg as spla
 import torch
 
 from _timing import ensure_allocator_env, interleaved_medians, torch_threads
-from problems.darcy import Darcy
+from sciml.problems import Darcy
 from sciml.solvers import darcy_matrix
 
 CPU = torch.device("cpu")

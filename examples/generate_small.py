@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
-from problems.burgers import Burgers
-from sciml.data import H5Dataset, UnitGaussianNormalizer, dataloader, describe_grid, generate_dataset, read_info
+from sciml.problems import Burgers
+from sciml.data import H5Dataset, UnitGaussianNormalizer, dataloader, generate_dataset, read_info
 
 TINY = os.environ.get("SCIML_EXAMPLE_TINY") == "1"
 
@@ -27,12 +27,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = generate_dataset(problem, Path(tmp) / "burgers.h5", n=n, resolution=resolution, seed=0)
         info = read_info(path)
-        print(f"generated {info.n} {info.problem} samples on {describe_grid(info.input_grid)}: "
+        print(f"generated {info.n} {info.problem} samples on {info.input_grid.describe()}: "
               f"inputs {info.input_shape}, solutions {info.solution_shape}")
 
         # one generation serves every coarser grid: keep every (resolution / coarse)-th point
         train = H5Dataset(path, resolution=coarse)
-        print(f"loaded at {describe_grid(train.input_grid)} (factor {train.factor}): "
+        print(f"loaded at {train.input_grid.describe()} (factor {train.factor}): "
               f"inputs {tuple(train.inputs.shape)}, solutions {tuple(train.solutions.shape)}")
 
         # per-channel statistics from the training split, applied batch by batch

@@ -12,7 +12,7 @@ import os
 
 import torch
 
-from problems.darcy import Darcy
+from sciml.problems import Darcy
 from sciml.data import UnitGaussianNormalizer
 from sciml.models import FNO, FNOOptions
 

@@ -7,7 +7,8 @@ r"""Viscous Burgers' equation on a periodic interval.
 The defaults are the FNO benchmark (Li et al. 2021): ``L = 1``, ``nu = 0.1``, ``T = 1``,
 ``u0 ~ N(0, 625 (-Laplacian + 25 I)^(-2))`` with zero mean, learning ``u0 -> u(T)``.
 :meth:`Burgers.pinn_classic` is the PINN benchmark (Raissi et al. 2019): ``[-1, 1]``,
-``nu = 0.01 / pi``, ``u0 = -sin(pi x)``, whose exact solution is given by the Cole-Hopf transform.
+``nu = 0.01 / pi``, ``u0 = -sin(pi x)``, ``u(t, +-1) = 0``, whose exact solution is given by the
+Cole-Hopf transform.
 """
 
 from __future__ import annotations
@@ -19,18 +20,21 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from sciml.conditions import AbstractCondition, Dirichlet, Initial, Periodic
 from sciml.diff import AbstractDiff
-from sciml.problem import AbstractProblem
-from sciml.solvers import ETDRK4, integrate
-from sciml.spectral import GaussianRandomField, Grid, dealias_mask, pad_spectrum, wavenumbers
+from sciml.domain import Domain
+from sciml.problem import AbstractPseudoSpectralProblem
+from sciml.solvers import ETDRK4, SemilinearEquation
+from sciml.spectral import GaussianRandomField, Grid, dealias_mask, wavenumbers
 
 __all__ = ["Burgers"]
 
 _INITIAL_CONDITIONS = ("grf", "sine")
+_BOUNDARIES = ("periodic", "dirichlet")
 
 
 @dataclasses.dataclass(frozen=True)
-class Burgers(AbstractProblem):
+class Burgers(AbstractPseudoSpectralProblem):
     r"""Burgers' equation :math:`u_t + u u_x - \nu u_{xx} = 0`, periodic in space.
 
     Parameters
@@ -42,11 +46,19 @@ class Burgers(AbstractProblem):
     viscosity
         :math:`\nu > 0`.
     final_time
-        :math:`T`: :meth:`solve` returns :math:`u(T, \cdot)`.
+        :math:`T`.
+    n_frames
+        Frames :math:`u(jT / n_\text{frames})`, ``j = 1..n_frames``, that :meth:`solve` returns on the
+        channels; ``1`` (the FNO benchmark) is :math:`u(T)` alone, for which no residual of the output
+        exists; ``n_frames >= 2`` gives space-time data whose :meth:`solution_residual` is the PDE's.
     initial_condition
         ``"grf"``: :math:`u_0 \sim N(0, \sigma^2(-\Delta + \tau^2 I)^{-\alpha})`, mean zero, drawn by
         :meth:`sample_inputs`. ``"sine"``: the deterministic :math:`u_0(x) = -\sin(2\pi x / L)` (``x``
         physical), for which :meth:`exact_solution` is available.
+    boundary
+        The condition the problem states at the interval's ends: ``"periodic"``, or ``"dirichlet"``
+        (:math:`u = 0`), which the periodic solution satisfies when it is odd about the ends: the
+        ``"sine"`` initial condition with ``x_min`` a multiple of ``L / 2`` (the PINN benchmark).
     grf_sigma, grf_tau, grf_alpha
         Covariance of the ``"grf"`` initial condition (see :class:`sciml.spectral.GaussianRandomField`).
     max_dt
@@ -61,16 +73,18 @@ class Burgers(AbstractProblem):
 
     Shapes
     ------
-    Inputs ``a = u0`` and outputs ``u(T)`` are ``(B, 1, N)`` on :meth:`grid`. Space-time fields (for
-    :meth:`residual`) are ``(B, 1, n_t, N)`` with time as the leading axis, on :meth:`time_grid`; PINN
-    points are ``(P, 2)`` with columns ``(t, x)``.
+    Inputs ``a = u0`` are ``(B, 1, N)`` on :meth:`grid`, outputs ``(B, n_frames, N)`` (``u(T)`` by
+    default). Space-time fields (for :meth:`residual`) are ``(B, 1, n_t, N)`` with time as the
+    leading axis, on :meth:`time_grid`; PINN points are ``(P, 2)`` with columns ``(t, x)``.
     """
 
     length: float = 1.0
     x_min: float = 0.0
     viscosity: float = 0.1
     final_time: float = 1.0
+    n_frames: int = 1
     initial_condition: str = "grf"
+    boundary: str = "periodic"
     grf_sigma: float = 25.0
     grf_tau: float = 5.0
     grf_alpha: float = 2.0
@@ -78,6 +92,8 @@ class Burgers(AbstractProblem):
     min_solve_points: int = 256
 
     name = "burgers"
+    stepper = ETDRK4
+    solver_dtype = torch.float64
 
     def __post_init__(self):
         for field in ("length", "viscosity", "final_time", "max_dt"):
@@ -88,6 +104,15 @@ class Burgers(AbstractProblem):
             raise ValueError(f"Burgers: initial_condition must be one of {_INITIAL_CONDITIONS}, got {self.initial_condition!r}")
         if self.min_solve_points < 1:
             raise ValueError(f"Burgers: min_solve_points must be >= 1, got {self.min_solve_points}")
+        if self.n_frames < 1:
+            raise ValueError(f"Burgers: n_frames must be >= 1, got {self.n_frames}")
+        if self.boundary not in _BOUNDARIES:
+            raise ValueError(f"Burgers: boundary must be one of {_BOUNDARIES}, got {self.boundary!r}")
+        half_periods = 2 * self.x_min / self.length
+        if self.boundary == "dirichlet" and (self.initial_condition != "sine" or not math.isclose(half_periods, round(half_periods), abs_tol=1e-12)):
+            raise ValueError("Burgers: boundary='dirichlet' holds only for the 'sine' initial condition with x_min a "
+                             f"multiple of length / 2 (the solution is then odd about the ends); got "
+                             f"initial_condition={self.initial_condition!r}, x_min={self.x_min}, length={self.length}")
 
     @classmethod
     def pinn_classic(cls, **overrides: Any) -> "Burgers":
@@ -95,13 +120,18 @@ class Burgers(AbstractProblem):
 
         The front at ``x = 0`` steepens to ``|u_x| ~ 150``; 4096 solve points on the period 2 resolve it.
         """
-        defaults = dict(length=2.0, x_min=-1.0, viscosity=0.01 / math.pi, initial_condition="sine",
+        defaults = dict(length=2.0, x_min=-1.0, viscosity=0.01 / math.pi, initial_condition="sine", boundary="dirichlet",
                         max_dt=2e-4, min_solve_points=4096)
         return cls(**{**defaults, **overrides})
 
     @property
     def dim(self) -> int:
         return 1
+
+    @property
+    def domain(self) -> Domain:
+        """``[x_min, x_min + L]`` in space, ``[0, T]`` in time; points ``(t, x)``."""
+        return Domain(((self.x_min, self.x_min + self.length),), time=(0.0, self.final_time))
 
     # --- grids and inputs --------------------------------------------------------------------------
 
@@ -111,12 +141,6 @@ class Burgers(AbstractProblem):
             raise ValueError(f"Burgers.grid: resolution must be >= 4, got {resolution}")
         return Grid((resolution,), (self.length,), periodic=True)
 
-    def time_grid(self, n_times: int) -> Grid:
-        """The snapshot times ``t_j = j T / (n_times - 1)`` of :meth:`trajectory`, a nodal 1-D grid."""
-        if n_times < 2:
-            raise ValueError(f"Burgers.time_grid: n_times must be >= 2, got {n_times}")
-        return Grid((n_times,), (self.final_time,), periodic=False)
-
     def initial_value(self, x: Tensor) -> Tensor:
         """The ``"sine"`` initial condition :math:`-\\sin(2\\pi x / L)` at physical points ``x``, any shape."""
         if self.initial_condition != "sine":
@@ -125,7 +149,7 @@ class Burgers(AbstractProblem):
 
     def sample_inputs(self, n: int, grid: Grid, generator: torch.Generator) -> Tensor:
         """``n`` initial conditions ``(n, 1, N)``, float64; all equal for ``"sine"``."""
-        self._check_grid(grid)
+        self.check_grid(grid)
         if self.initial_condition == "sine":
             if n <= 0:
                 raise ValueError(f"Burgers.sample_inputs: n must be positive, got {n}")
@@ -134,51 +158,39 @@ class Burgers(AbstractProblem):
         grf = GaussianRandomField(grid, alpha=self.grf_alpha, tau=self.grf_tau, sigma=self.grf_sigma, mean_zero=True)
         return grf.sample(n, generator)[:, None]  # (n, 1, N)
 
-    # --- the reference solver ----------------------------------------------------------------------
+    # --- the reference solver: the right-hand side; the trajectory is AbstractPseudoSpectralProblem's ----
 
-    def solve(self, a: Tensor, grid: Grid) -> Tensor:
-        """``u(T)`` ``(B, 1, N)`` for initial conditions ``a`` ``(B, 1, N)`` (see :meth:`trajectory`)."""
-        return self.trajectory(a, grid, 2)[:, :, -1]
+    def solver_grid(self, grid: Grid) -> Grid:
+        """``N 2^k`` points with the smallest ``k >= 1`` reaching ``min_solve_points``: the input's modes stay inside the 2/3 band."""
+        factor = 2
+        while grid.shape[0] * factor < self.min_solve_points:
+            factor *= 2
+        return Grid((grid.shape[0] * factor,), (self.length,))
 
-    def trajectory(self, a: Tensor, grid: Grid, n_times: int) -> Tensor:
-        r"""The solution at the ``n_times`` times of :meth:`time_grid`, shape ``(B, 1, n_times, N)``, float64.
+    def step_size(self, n_frames: int) -> float:
+        """``T / (n_frames * ceil(T / (n_frames max_dt)))``: the largest step up to ``max_dt`` with frames on steps."""
+        ratio = self.final_time / (n_frames * self.max_dt)
+        # a ratio within round-off of an integer (T / max_dt = 1000.0000000001) takes that many steps, not one more
+        per_frame = round(ratio) if math.isclose(ratio, round(ratio), rel_tol=1e-12) else math.ceil(ratio)
+        return self.final_time / (n_frames * per_frame)
 
-        Pseudo-spectral Fourier-Galerkin in space with the 2/3 rule on the nonlinear term, solved at
-        ``n_s = N 2^k`` points (see ``min_solve_points``) from the trigonometric interpolant of ``a``,
-        and ETDRK4 in time with ``n_steps = (n_times - 1) ceil(T / ((n_times - 1) max_dt))`` steps, so
-        snapshots fall on steps. In Fourier space
+    def equation(self, grid: Grid, dtype: torch.dtype, device: torch.device) -> SemilinearEquation:
+        r"""Fourier-Galerkin with the 2/3 rule on the nonlinear term:
 
         .. math:: \hat u_t = -\nu k^2 \hat u - \tfrac{i k}{2} P_{2/3} \widehat{u^2}.
 
-        Errors: spectral in ``n_s`` and :math:`O(\Delta t^4)` in time (see the README card).
+        Stepped by ETDRK4 the error is spectral in the solver grid and :math:`O(\Delta t^4)` in time
+        (see the README card).
         """
-        self._check_grid(grid)
         n = grid.shape[0]
-        if a.ndim != 3 or a.shape[1] != 1 or a.shape[2] != n or not a.is_floating_point():
-            raise ValueError(f"Burgers: a must be a real (B, 1, {n}) tensor, got {tuple(a.shape)} {a.dtype}")
-        if n_times < 2:
-            raise ValueError(f"Burgers.trajectory: n_times must be >= 2, got {n_times}")
-        factor = 2
-        while n * factor < self.min_solve_points:
-            factor *= 2
-        n_solve = n * factor
-        fine = Grid((n_solve,), (self.length,))
-        k = wavenumbers(n_solve, self.length, real=True, device=a.device)  # (n_solve // 2 + 1,)
-        advect = -0.5j * k * dealias_mask(fine, device=a.device)  # -(ik/2) P_2/3, applied to FFT(u^2)
+        k = wavenumbers(n, self.length, real=True, dtype=dtype, device=device)  # (n // 2 + 1,)
+        advect = -0.5j * k * dealias_mask(grid, device=device)  # -(ik/2) P_2/3, applied to FFT(u^2)
 
         def nonlinear(v_hat: Tensor) -> Tensor:
-            u = torch.fft.irfft(v_hat, n=n_solve, norm="forward")
+            u = torch.fft.irfft(v_hat, n=n, norm="forward")
             return advect * torch.fft.rfft(u * u, norm="forward")
 
-        saves = n_times - 1
-        ratio = self.final_time / (saves * self.max_dt)
-        # a ratio within round-off of an integer (T / max_dt = 1000.0000000001) takes that many steps, not one more
-        n_steps = saves * (round(ratio) if math.isclose(ratio, round(ratio), rel_tol=1e-12) else math.ceil(ratio))
-        step = ETDRK4(-self.viscosity * k**2, nonlinear, self.final_time / n_steps)
-        v_hat = pad_spectrum(torch.fft.rfft(a.to(torch.float64), norm="forward"), (n,), (n_solve,))  # (B, 1, n_s//2+1)
-        snapshots = integrate(step, v_hat, n_steps, save_every=n_steps // saves)  # (n_times, B, 1, n_s//2+1)
-        u = torch.fft.irfft(snapshots, n=n_solve, norm="forward")[..., ::factor]  # (n_times, B, 1, N)
-        return u.permute(1, 2, 0, 3).contiguous()  # (B, 1, n_times, N)
+        return SemilinearEquation(grid, -self.viscosity * k**2, nonlinear)
 
     # --- physics -----------------------------------------------------------------------------------
 
@@ -192,20 +204,17 @@ class Burgers(AbstractProblem):
         """
         return d.dt(u) + u * d.dx(u, 0) - self.viscosity * d.dxx(u, 0)
 
+    def conditions(self) -> dict[str, AbstractCondition]:
+        """``"bc"``: periodicity, or :math:`u = 0` for ``boundary="dirichlet"``; ``"ic"`` for the ``"sine"`` initial condition."""
+        domain = self.domain
+        conditions = {"bc": Dirichlet(domain, 0.0) if self.boundary == "dirichlet" else Periodic(domain)}
+        if self.initial_condition == "sine":
+            conditions["ic"] = Initial(domain, lambda points: self.initial_value(points[:, 1:]))
+        return conditions
+
     @property
-    def domain(self) -> tuple[tuple[float, float], tuple[float, float]]:
-        """The PINN domain as ``((0, T), (x_min, x_min + L))``, in the column order ``(t, x)`` of points."""
-        return (0.0, self.final_time), (self.x_min, self.x_min + self.length)
-
-    def boundary_points(self, t: Tensor) -> tuple[Tensor, Tensor]:
-        """Pairs of points ``(P, 2)`` at ``x_min`` and ``x_min + L`` for times ``t`` ``(P,)``.
-
-        The boundary condition is periodicity, ``u(t, x_min) = u(t, x_min + L)``; for the ``"sine"``
-        initial condition on a symmetric interval the solution also vanishes there (Dirichlet).
-        """
-        left = torch.stack([t, torch.full_like(t, self.x_min)], dim=1)  # (P, 2)
-        right = torch.stack([t, torch.full_like(t, self.x_min + self.length)], dim=1)  # (P, 2)
-        return left, right
+    def has_exact_solution(self) -> bool:
+        return self.initial_condition == "sine"
 
     def exact_solution(self, points: Tensor, nodes: int = 801) -> Tensor:
         r"""Cole-Hopf solution for the ``"sine"`` initial condition at points ``(P, 2)`` = ``(t, x)`` -> ``(P, 1)``.
@@ -232,9 +241,3 @@ class Burgers(AbstractProblem):
         y = x - torch.sqrt(4 * self.viscosity * t) * z  # (P, nodes)
         weights = torch.softmax(-(z**2) - amplitude * torch.cos((2 * math.pi / self.length) * y), dim=1)  # (P, nodes)
         return (weights * self.initial_value(y)).sum(1, keepdim=True)
-
-    # --- checks ------------------------------------------------------------------------------------
-
-    def _check_grid(self, grid: Grid) -> None:
-        if grid.dim != 1 or not grid.periodic or not math.isclose(grid.lengths[0], self.length):
-            raise ValueError(f"Burgers: grid must be 1-D, periodic, of length {self.length}; got {grid}")

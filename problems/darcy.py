@@ -17,7 +17,10 @@ import math
 import torch
 from torch import Tensor
 
-from sciml.problem import AbstractProblem
+from sciml.conditions import AbstractCondition, Dirichlet
+from sciml.diff import AbstractDiff
+from sciml.domain import Domain
+from sciml.problem import AbstractSteadyProblem
 from sciml.solvers import solve_darcy
 from sciml.spectral import GaussianRandomField, Grid
 
@@ -27,7 +30,7 @@ _COEFFICIENTS = ("threshold", "lognormal")
 
 
 @dataclasses.dataclass(frozen=True)
-class Darcy(AbstractProblem):
+class Darcy(AbstractSteadyProblem):
     r"""Darcy flow :math:`-\nabla\cdot(a \nabla u) = f` on :math:`(0, 1)^2` with :math:`u = 0` on the boundary.
 
     Parameters
@@ -79,6 +82,11 @@ class Darcy(AbstractProblem):
     def dim(self) -> int:
         return 2
 
+    @property
+    def domain(self) -> Domain:
+        """The unit square ``[0, 1]^2``."""
+        return Domain(((0.0, 1.0), (0.0, 1.0)))
+
     def grid(self, resolution: int) -> Grid:
         """The nodal ``resolution x resolution`` grid on the unit square (``periodic=False``), ``resolution >= 3``."""
         if resolution < 3:
@@ -87,7 +95,7 @@ class Darcy(AbstractProblem):
 
     def sample_inputs(self, n: int, grid: Grid, generator: torch.Generator) -> Tensor:
         """``n`` coefficient fields ``(n, 1, *grid.shape)``, float64, from ``generator``."""
-        self._check_grid(grid)
+        self.check_grid(grid)
         g = GaussianRandomField(grid, alpha=self.grf_alpha, tau=self.grf_tau, boundary="neumann").sample(n, generator)
         if self.coefficient == "lognormal":
             a = g.exp()
@@ -102,13 +110,10 @@ class Darcy(AbstractProblem):
         ``a``; solved by Poisson-preconditioned conjugate gradients, batched
         (:func:`sciml.solvers.solve_darcy`).
         """
-        self._check_grid(grid)
-        if a.ndim != 4 or a.shape[1] != 1 or tuple(a.shape[2:]) != grid.shape or not a.is_floating_point():
-            raise ValueError(f"Darcy.solve: a must be a real (B, 1, {grid.shape[0]}, {grid.shape[1]}) tensor, "
-                             f"got {tuple(a.shape)} {a.dtype}")
+        self.check_input(a, grid)
         return solve_darcy(a.to(torch.float64), self.forcing, grid, rtol=self.rtol)
 
-    def residual(self, u: Tensor, a: Tensor, d) -> Tensor:
+    def residual(self, u: Tensor, a: Tensor, d: AbstractDiff) -> Tensor:
         r"""The pointwise residual :math:`-\nabla\cdot(a \nabla u) - f`.
 
         Grid fields ``u``, ``a`` ``(B, 1, n, n)`` with a grid differentiator on :meth:`grid`, or point
@@ -118,10 +123,10 @@ class Darcy(AbstractProblem):
         compact stencil, so the solver's output has an :math:`O(h^2)` residual for smooth ``a``
         (away from the corners, where :math:`f = 1` and :math:`u = 0` make :math:`u` singular) and a
         residual of size :math:`O(1/h)` along the jumps of a thresholded ``a``. The boundary
-        condition :math:`u = 0` is not part of the residual.
+        condition :math:`u = 0` is not part of the residual (:meth:`conditions`).
         """
         return -d.div(a * d.grad(u)) - self.forcing
 
-    def _check_grid(self, grid: Grid) -> None:
-        if grid.dim != 2 or grid.periodic or any(not math.isclose(length, 1.0) for length in grid.lengths):
-            raise ValueError(f"Darcy: grid must be the nodal (periodic=False) grid on the unit square, got {grid}")
+    def conditions(self) -> dict[str, AbstractCondition]:
+        """``"bc"``: :math:`u = 0` on the boundary of the square."""
+        return {"bc": Dirichlet(self.domain, 0.0)}

@@ -18,7 +18,10 @@ import math
 import torch
 from torch import Tensor
 
-from sciml.problem import AbstractProblem
+from sciml.conditions import AbstractCondition, Dirichlet, Periodic
+from sciml.diff import AbstractDiff, AbstractGridDiff, FiniteDiff
+from sciml.domain import Domain
+from sciml.problem import AbstractSteadyProblem
 from sciml.solvers import poisson_dirichlet, poisson_periodic
 from sciml.spectral import GaussianRandomField, Grid
 
@@ -31,7 +34,7 @@ _MODES = ((1, 1.0), (2, 0.5))
 
 
 @dataclasses.dataclass(frozen=True)
-class Poisson(AbstractProblem):
+class Poisson(AbstractSteadyProblem):
     r"""Poisson's equation :math:`-\Delta u = f` on :math:`(0, 1)^d`.
 
     Parameters
@@ -80,6 +83,11 @@ class Poisson(AbstractProblem):
     def periodic(self) -> bool:
         return self.boundary == "periodic"
 
+    @property
+    def domain(self) -> Domain:
+        """The unit box ``[0, 1]^dim``."""
+        return Domain(((0.0, 1.0),) * self.dim)
+
     def grid(self, resolution: int) -> Grid:
         """The ``resolution^dim`` grid on the unit box: nodal for ``"dirichlet"``, periodic otherwise; ``resolution >= 3``."""
         if resolution < 3:
@@ -88,7 +96,7 @@ class Poisson(AbstractProblem):
 
     def sample_inputs(self, n: int, grid: Grid, generator: torch.Generator) -> Tensor:
         """``n`` forcings ``(n, 1, *grid.shape)``, float64, from ``generator``."""
-        self._check_grid(grid)
+        self.check_grid(grid)
         grf = GaussianRandomField(grid, alpha=self.grf_alpha, tau=self.grf_tau,
                                   boundary="periodic" if self.periodic else "neumann", mean_zero=self.periodic)
         return grf.sample(n, generator)[:, None]  # (n, 1, *S)
@@ -99,15 +107,31 @@ class Poisson(AbstractProblem):
         Exact (to round-off) for the chosen discrete Laplacian; Dirichlet solutions are zero on the
         boundary nodes, and the boundary values of ``a`` are not used.
         """
-        self._check_grid(grid)
-        if a.ndim != 2 + self.dim or a.shape[1] != 1 or tuple(a.shape[2:]) != grid.shape or not a.is_floating_point():
-            raise ValueError(f"Poisson.solve: a must be a real (B, 1, *{grid.shape}) tensor, got {tuple(a.shape)} {a.dtype}")
+        self.check_input(a, grid)
         solver = poisson_periodic if self.periodic else poisson_dirichlet
         return solver(a.to(torch.float64), grid, self.discretization)
 
-    def residual(self, u: Tensor, a: Tensor, d) -> Tensor:
-        r"""The pointwise residual :math:`-\Delta u - f` with ``d.laplacian`` (grid fields or points)."""
+    def residual(self, u: Tensor, a: Tensor, d: AbstractDiff) -> Tensor:
+        r"""The pointwise residual :math:`-\Delta u - f` with ``d.laplacian`` (grid fields or points); ``a = f``."""
         return -d.laplacian(u) - a
+
+    def differentiator(self, grid: Grid, time: Grid | None = None) -> AbstractGridDiff:
+        """The differentiator of the discretization: spectral on periodic grids with ``"spectral"``, else second-order differences.
+
+        With ``"fd2"`` the interior stencil is the solver's, so the reference solution's residual is
+        zero to round-off at interior nodes.
+        """
+        if grid.periodic and self.discretization == "spectral":
+            return super().differentiator(grid, time)
+        return FiniteDiff(grid, order=2, time=time)
+
+    def conditions(self) -> dict[str, AbstractCondition]:
+        """``"bc"``: :math:`u = 0` on the boundary (Dirichlet), or periodicity."""
+        return {"bc": Periodic(self.domain) if self.periodic else Dirichlet(self.domain, 0.0)}
+
+    @property
+    def has_exact_solution(self) -> bool:
+        return True
 
     def _wavenumber(self) -> float:
         """The base angular wavenumber of the manufactured modes: :math:`\\pi` (Dirichlet) or :math:`2\\pi` (periodic)."""
@@ -123,6 +147,10 @@ class Poisson(AbstractProblem):
         omega = self._wavenumber()
         return sum(c * torch.sin(m * omega * x).prod(dim=-1, keepdim=True) for m, c in _MODES)
 
+    def exact_input(self, x: Tensor) -> Tensor:
+        """The forcing of the manufactured solution, :meth:`exact_forcing`."""
+        return self.exact_forcing(x)
+
     def exact_forcing(self, x: Tensor) -> Tensor:
         r"""The matching forcing :math:`f^* = -\Delta u^* = \sum_m c_m\, d\, (m\omega)^2 \prod_i \sin(m \omega x_i)`, ``(..., 1)``."""
         self._check_points(x)
@@ -132,8 +160,3 @@ class Poisson(AbstractProblem):
     def _check_points(self, x: Tensor) -> None:
         if x.ndim < 1 or x.shape[-1] != self.dim:
             raise ValueError(f"Poisson: points must be (..., {self.dim}), got {tuple(x.shape)}")
-
-    def _check_grid(self, grid: Grid) -> None:
-        if grid.dim != self.dim or grid.periodic != self.periodic or any(not math.isclose(s, 1.0) for s in grid.lengths):
-            kind = "periodic" if self.periodic else "nodal (periodic=False)"
-            raise ValueError(f"Poisson: grid must be the {self.dim}-D {kind} grid on the unit box, got {grid}")

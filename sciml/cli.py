@@ -13,12 +13,11 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import torch
 from tqdm import tqdm
 
-from sciml.data import DatasetError, DatasetWriter, describe_grid, part_path, read_info, subsample_factors
+from sciml.data import DatasetError, DatasetInfo, DatasetWriter, part_path, read_info, subsample_factors
 from sciml.problem import AbstractProblem
 from sciml.registry import PROBLEMS
 
@@ -140,7 +139,7 @@ def generate(args: argparse.Namespace) -> int:
     except OSError as err:  # an unwritable location, a full disk: the user's to fix, not a bug
         raise CommandError(f"cannot write {writer.part}: {err}") from None
     info = read_info(path)
-    print(f"wrote {path}: {info.n} {info.problem} samples, inputs {info.input_shape} on {describe_grid(info.input_grid)}, "
+    print(f"wrote {path}: {info.n} {info.problem} samples, inputs {info.input_shape} on {info.input_grid.describe()}, "
           f"solutions {info.solution_shape}, {info.dtype}, seed {info.seed}, {_megabytes(path)}, "
           f"{time.perf_counter() - start:.1f} s")
     return 0
@@ -156,17 +155,12 @@ def info(args: argparse.Namespace) -> int:
     except (FileNotFoundError, DatasetError) as err:
         raise CommandError(str(err)) from None
     state = "complete" if meta.complete else "PARTIAL, rerun its `sciml generate` command to resume"
-    grids = (meta.input_grid, meta.output_grid)
-    factors = subsample_factors(*grids)
-    if len(set(meta.input_grid.shape)) == 1:
-        coarse = "resolutions " + ", ".join(str(meta.input_grid.subsample(r).shape[0]) for r in factors)
-    else:
-        coarse = f"factors {factors}"
+    coarse = _subsample_listing(meta)
     rows = [
         ("problem", meta.problem),
         ("params", json.dumps(meta.params, sort_keys=True)),
-        ("inputs", f"{meta.input_shape or '(not written yet)'} {meta.dtype} on {describe_grid(meta.input_grid)}"),
-        ("solutions", f"{meta.solution_shape or '(not written yet)'} {meta.dtype} on {describe_grid(meta.output_grid)}"),
+        ("inputs", f"{meta.input_shape or '(not written yet)'} {meta.dtype} on {meta.input_grid.describe()}"),
+        ("solutions", f"{meta.solution_shape or '(not written yet)'} {meta.dtype} on {meta.output_grid.describe()}"),
         ("seed", f"{meta.seed} (sample i drawn from SeedSequence([seed, i]))"),
         ("chunk", f"{meta.chunk} samples per solver call"),
         ("sciml", meta.sciml_version),
@@ -176,6 +170,30 @@ def info(args: argparse.Namespace) -> int:
     for key, value in rows:
         print(f"  {key:<10} {value}")
     return 0
+
+
+def _subsample_listing(meta: DatasetInfo) -> str:
+    """The coarser grids a file can be read at: every subsampling factor of its grids whose resolution its problem accepts."""
+    factors = subsample_factors(meta.input_grid, meta.output_grid)
+    if len(set(meta.input_grid.shape)) > 1:
+        return f"factors {factors}"
+    resolutions = [meta.input_grid.subsample(r).shape[0] for r in factors]
+    cls = PROBLEMS.get(meta.problem)
+    if cls is None:
+        return "resolutions " + ", ".join(map(str, resolutions)) + f" (problem {meta.problem!r} is not registered here: not checked)"
+    try:
+        problem = cls.from_params(meta.params)
+    except (TypeError, ValueError) as err:
+        raise CommandError(f"{meta.path}: its params do not describe a {meta.problem} problem: {err}") from None
+    return "resolutions " + ", ".join(str(n) for n in resolutions if _accepts(problem, n))
+
+
+def _accepts(problem: AbstractProblem, resolution: int) -> bool:
+    try:
+        problem.grid(resolution)
+    except ValueError:
+        return False
+    return True
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,13 +1,20 @@
-"""Name -> class registries, used only by the command line (library code passes objects, not names)."""
+"""Name -> class registries, one per kind, used only by the command line.
 
-from problems.burgers import Burgers
-from problems.darcy import Darcy
-from problems.navier_stokes import NavierStokes
-from problems.poisson import Poisson
+Library code passes objects, never names. This module sits at the edge with the CLI: it imports the
+models and the built-in problems, and nothing in the core imports it (tests/test_layout.py checks).
+"""
+
+from sciml.models import FNO, TFNO
+from sciml.problems import Burgers, Darcy, NavierStokes, Poisson
 
 PROBLEMS = {
     "burgers": Burgers,
     "darcy": Darcy,
     "navier_stokes": NavierStokes,
     "poisson": Poisson,
+}
+
+MODELS = {
+    "fno": FNO,
+    "tfno": TFNO,
 }

@@ -3,7 +3,6 @@
 import shlex
 import signal
 import subprocess
-import sys
 import time
 
 import h5py
@@ -73,6 +72,14 @@ def test_generate_info_load_round_trip(tmp_path, capsys, name):
     coarse = H5Dataset(out, factor=2)
     index = (...,) + (slice(None, None, 2),) * grid.dim
     assert torch.equal(coarse.solutions, data.solutions[index].float())
+
+
+def test_info_lists_only_resolutions_the_problem_accepts(tmp_path, capsys):
+    # burgers at 32 subsamples by 1, 2, 4, 8 and 16; its grid needs 4 points at least, so 2 is left out
+    out = tmp_path / "b.h5"
+    assert run(capsys, *generate_args("burgers", out, n=1))[0] == 0
+    code, stdout, _ = run(capsys, "info", out)
+    assert code == 0 and "subsample  resolutions 32, 16, 8, 4\n" in stdout
 
 
 def test_interrupted_generation_resumes_bit_identically(tmp_path, capsys, monkeypatch):

@@ -1,7 +1,7 @@
 """HDF5 datasets: atomic resumable generation, subsampled reading, normalizers and loaders."""
 
 from sciml.data.dataset import H5Dataset, dataloader, subsample_factors
-from sciml.data.format import DatasetError, DatasetInfo, describe_grid, part_path, read_info
+from sciml.data.format import DatasetError, DatasetInfo, part_path, read_info
 from sciml.data.generate import DatasetWriter, generate_dataset, sample_generator
 from sciml.data.normalize import UnitGaussianNormalizer
 
@@ -12,7 +12,6 @@ __all__ = [
     "H5Dataset",
     "UnitGaussianNormalizer",
     "dataloader",
-    "describe_grid",
     "generate_dataset",
     "part_path",
     "read_info",

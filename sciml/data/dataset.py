@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from sciml.data.format import DatasetError, DatasetInfo, describe_grid, read_info
+from sciml.data.format import DatasetError, DatasetInfo, read_info
 from sciml.spectral.grid import Grid
 
 #: bytes of full-resolution samples read at a time by :class:`H5Dataset`
@@ -42,7 +42,7 @@ def _factor_for(info: DatasetInfo, resolution: int | None, factor: int | None) -
     if factor is not None:
         if factor not in reachable:
             raise ValueError(
-                f"H5Dataset: cannot subsample {info.path} ({describe_grid(grid)}) by factor {factor}; possible factors: {factors}"
+                f"H5Dataset: cannot subsample {info.path} ({grid.describe()}) by factor {factor}; possible factors: {factors}"
             )
         return factor
     for r, shape in reachable.items():
@@ -52,7 +52,7 @@ def _factor_for(info: DatasetInfo, resolution: int | None, factor: int | None) -
         raise ValueError(f"H5Dataset: {info.path} has a non-cubic grid {grid.shape}; pass factor= (one of {factors})")
     possible = ", ".join(str(shape[0]) for shape in reachable.values())
     raise ValueError(
-        f"H5Dataset: resolution {resolution} is not reachable from {info.path} ({describe_grid(grid)}) "
+        f"H5Dataset: resolution {resolution} is not reachable from {info.path} ({grid.describe()}) "
         f"by subsampling; possible resolutions: {possible}"
     )
 

@@ -40,13 +40,6 @@ def grid_from_json(text: str) -> Grid:
     return Grid(tuple(d["shape"]), tuple(d["lengths"]), bool(d["periodic"]))
 
 
-def describe_grid(grid: Grid) -> str:
-    """``"periodic 1024 on [0, 1]"`` or ``"nodal 421x421 on [0, 1] x [0, 1]"``."""
-    kind = "periodic" if grid.periodic else "nodal"
-    box = " x ".join(f"[0, {length:g}]" for length in grid.lengths)
-    return f"{kind} {'x'.join(map(str, grid.shape))} on {box}"
-
-
 @dataclass(frozen=True)
 class DatasetInfo:
     """What a dataset file holds, read from its attributes (no array is loaded).

@@ -48,6 +48,10 @@ class AutogradDiff(AbstractDiff):
             u = self._partial(u, column)
         return u
 
+    def coordinates(self, u: Tensor) -> Tensor:
+        self._check(u)
+        return self.coords[:, int(self.time) :]  # (P, dim)
+
     def dt(self, u: Tensor) -> Tensor:
         if not self.time:
             raise ValueError("AutogradDiff: dt needs time=True (column 0 of coords is time)")

@@ -35,6 +35,17 @@ class AbstractDiff(abc.ABC):
         r""":math:`\partial^{order} u / \partial x_{axis}^{order}` for ``order`` in ``(1, 2)``, same shape as ``u``."""
 
     @abc.abstractmethod
+    def coordinates(self, u: Tensor) -> Tensor:
+        """The space coordinates where ``u``'s values live, in ``u``'s layout with ``dim`` channels.
+
+        Grid backends: the grid's coordinates (starting at 0, :meth:`sciml.spectral.Grid.coords`),
+        shape ``(1, dim, *S)`` or ``(1, dim, 1, *S)`` with a time axis, dtype and device of ``u``.
+        Autograd: the space columns of the collocation points, ``(P, dim)``, with their graph, so that
+        a residual may differentiate products with ``x``. Lets a residual use a space-dependent
+        forcing or coefficient, written once for every backend.
+        """
+
+    @abc.abstractmethod
     def dt(self, u: Tensor) -> Tensor:
         r""":math:`\partial u / \partial t`, same shape as ``u``; raises if the differentiator has no time axis."""
 

@@ -54,6 +54,11 @@ class AbstractGridDiff(AbstractDiff):
         self._check(u)
         return self._space_derivative(u, axis, order)
 
+    def coordinates(self, u: Tensor) -> Tensor:
+        self._check(u)
+        x = self.grid.coords(u.dtype, u.device)  # (dim, *S)
+        return x.reshape(1, self.dim, *(1,) * (self.time is not None), *self.grid.shape)  # (1, dim, [1,] *S)
+
     @abc.abstractmethod
     def _space_derivative(self, u: Tensor, axis: int, order: int) -> Tensor:
         """The derivative along space axis ``axis`` of a checked field."""

@@ -18,12 +18,12 @@ import torch
 from torch import Tensor
 
 from sciml.solvers.fast_poisson import (
-    _check_field,
-    _dirichlet_inverse,
-    _interior,
-    _inverse_weights,
-    _with_boundary,
+    apply_sine_inverse,
+    check_field,
     dirichlet_eigenvalues,
+    interior,
+    sine_inverse_weights,
+    with_boundary,
 )
 from sciml.spectral.grid import Grid
 
@@ -49,7 +49,7 @@ def face_coefficients(a: Tensor, grid: Grid) -> list[Tensor]:
 def _apply(u: Tensor, faces: list[Tensor]) -> Tensor:
     """The conservative operator on interior values ``u`` ``(..., *m)`` with zero boundary; returns ``(..., *m)``."""
     dim = len(faces)
-    full = _with_boundary(u, dim)
+    full = with_boundary(u, dim)
     out = torch.zeros_like(u)
     for k, face in enumerate(faces):
         axis = k - dim
@@ -79,9 +79,9 @@ def darcy_operator(u: Tensor, a: Tensor, grid: Grid) -> Tensor:
     Tensor
         Shape ``(..., *grid.shape)``, zero on the boundary.
     """
-    _check_field(u, grid, periodic=False, name="darcy_operator", arg="u")
-    _check_field(a, grid, periodic=False, name="darcy_operator", arg="a")
-    return _with_boundary(_apply(_interior(u, grid.dim), face_coefficients(a, grid)), grid.dim)
+    check_field(u, grid, periodic=False, name="darcy_operator", arg="u")
+    check_field(a, grid, periodic=False, name="darcy_operator", arg="a")
+    return with_boundary(_apply(interior(u, grid.dim), face_coefficients(a, grid)), grid.dim)
 
 
 def darcy_matrix(a: Tensor, grid: Grid) -> sp.csr_matrix:
@@ -95,7 +95,7 @@ def darcy_matrix(a: Tensor, grid: Grid) -> sp.csr_matrix:
     a
         One coefficient field, shape ``grid.shape``.
     """
-    _check_field(a, grid, periodic=False, name="darcy_matrix", arg="a")
+    check_field(a, grid, periodic=False, name="darcy_matrix", arg="a")
     if a.dim() != grid.dim:
         raise ValueError(f"darcy_matrix: a must have shape grid.shape {grid.shape}, got {tuple(a.shape)}")
     m = [n - 2 for n in grid.shape]
@@ -157,7 +157,7 @@ def solve_darcy(
     Tensor
         ``u``, the broadcast shape of ``a`` and ``f``, zero on the boundary.
     """
-    _check_field(a, grid, periodic=False, name="solve_darcy", arg="a")
+    check_field(a, grid, periodic=False, name="solve_darcy", arg="a")
     if not bool((a > 0).all()):
         raise ValueError("solve_darcy: the coefficient a must be positive everywhere")
     if not 100 * torch.finfo(a.dtype).eps <= rtol < 1:
@@ -172,23 +172,23 @@ def solve_darcy(
     batch, dims = a.shape[: a.dim() - grid.dim], tuple(range(-grid.dim, 0))
     faces = face_coefficients(a, grid)
     lam = dirichlet_eigenvalues(grid, "fd2", dtype=a.dtype, device=a.device)
-    weights = _inverse_weights(lam) / a.mean(dim=dims, keepdim=True)  # (..., *m): P^{-1} = S weights S
+    weights = sine_inverse_weights(lam) / a.mean(dim=dims, keepdim=True)  # (..., *m): P^{-1} = S weights S
     weights = weights.to(preconditioner_dtype or a.dtype)
 
     def precondition(r: Tensor) -> Tensor:
-        return _dirichlet_inverse(r.to(weights.dtype), weights, grid.dim).to(a.dtype)
+        return apply_sine_inverse(r.to(weights.dtype), weights, grid.dim).to(a.dtype)
 
     def dot(x: Tensor, y: Tensor) -> Tensor:
         return (x * y).sum(dim=dims, keepdim=True)  # (..., 1, ..., 1)
 
-    r = _interior(f, grid.dim).clone()
+    r = interior(f, grid.dim).clone()
     u = torch.zeros_like(r)
     tol = rtol * dot(r, r).sqrt()
     z = precondition(r)
     p, rz = z, dot(r, z)
     for _ in range(maxiter):
         if bool((dot(r, r).sqrt() <= tol).all()):
-            return _with_boundary(u, grid.dim)
+            return with_boundary(u, grid.dim)
         ap = _apply(p, faces)
         pap = dot(p, ap)
         alpha = torch.where(pap > 0, rz / pap.clamp_min(torch.finfo(a.dtype).tiny), 0.0)

@@ -21,6 +21,19 @@ from torch.nn import functional as F
 from sciml.spectral.derivative import inverse_neg_laplacian_symbol
 from sciml.spectral.grid import Grid, wavenumber_grid
 
+__all__ = [
+    "ORDERS",
+    "apply_sine_inverse",
+    "check_field",
+    "dirichlet_eigenvalues",
+    "dst1",
+    "interior",
+    "poisson_dirichlet",
+    "poisson_periodic",
+    "sine_inverse_weights",
+    "with_boundary",
+]
+
 ORDERS = ("fd2", "spectral")
 
 
@@ -54,7 +67,7 @@ def _sine_transform_all(x: Tensor, dim: int) -> Tensor:
     return x
 
 
-def _check_field(f: Tensor, grid: Grid, periodic: bool, name: str, arg: str = "f") -> None:
+def check_field(f: Tensor, grid: Grid, periodic: bool, name: str, arg: str = "f") -> None:
     """Raise unless argument ``arg`` of function ``name``, ``f``, is a real field ``(..., *grid.shape)`` on a grid of the expected kind."""
     if grid.periodic != periodic:
         raise ValueError(f"{name}: needs a grid with periodic={periodic}, got periodic={grid.periodic}")
@@ -66,14 +79,14 @@ def _check_field(f: Tensor, grid: Grid, periodic: bool, name: str, arg: str = "f
         raise ValueError(f"{name}: a Dirichlet grid needs >= 3 points per axis (one interior point), got {grid.shape}")
 
 
-def _interior(u: Tensor, dim: int) -> Tensor:
+def interior(u: Tensor, dim: int) -> Tensor:
     """The interior nodes of the trailing ``dim`` axes of a nodal field."""
     for axis in range(-dim, 0):
         u = u.narrow(axis, 1, u.shape[axis] - 2)
     return u
 
 
-def _with_boundary(u: Tensor, dim: int) -> Tensor:
+def with_boundary(u: Tensor, dim: int) -> Tensor:
     """Pad the interior values ``(..., *m)`` with the zero Dirichlet boundary to ``(..., *(m + 2))``."""
     return F.pad(u, (1, 1) * dim)
 
@@ -120,17 +133,22 @@ def poisson_dirichlet(f: Tensor, grid: Grid, order: str = "fd2") -> Tensor:
     Tensor
         ``u``, shape and dtype of ``f``, zero on the boundary.
     """
-    _check_field(f, grid, periodic=False, name="poisson_dirichlet")
+    check_field(f, grid, periodic=False, name="poisson_dirichlet")
     lam = dirichlet_eigenvalues(grid, order, dtype=f.dtype, device=f.device)
-    return _with_boundary(_dirichlet_inverse(_interior(f, grid.dim), _inverse_weights(lam), grid.dim), grid.dim)
+    return with_boundary(apply_sine_inverse(interior(f, grid.dim), sine_inverse_weights(lam), grid.dim), grid.dim)
 
 
-def _inverse_weights(lam: Tensor) -> Tensor:
-    """``1 / lam`` times the DST-I normalization ``prod (2 / (m + 1))``, so that ``dst o w o dst`` inverts."""
+def sine_inverse_weights(lam: Tensor) -> Tensor:
+    """The weights ``w`` with ``S diag(w) S = diag(lam)^{-1}`` in the DST-I basis (:func:`apply_sine_inverse`).
+
+    ``1 / lam`` times the DST-I normalization ``prod (2 / (m + 1))``; ``lam`` ``(*m)`` as returned by
+    :func:`dirichlet_eigenvalues`. Scaled weights give preconditioners, e.g. ``(a_mean (-Delta_h))^{-1}``
+    in :func:`sciml.solvers.solve_darcy`.
+    """
     return math.prod(2.0 / (m + 1) for m in lam.shape) / lam
 
 
-def _dirichlet_inverse(r: Tensor, weights: Tensor, dim: int) -> Tensor:
+def apply_sine_inverse(r: Tensor, weights: Tensor, dim: int) -> Tensor:
     """Apply ``S diag(weights) S`` (``S`` the DST-I on each of the ``dim`` space axes) to ``r`` ``(..., *m)``."""
     return _sine_transform_all(_sine_transform_all(r, dim) * weights, dim)  # the signs cancel: 2 dim transforms
 
@@ -158,7 +176,7 @@ def poisson_periodic(f: Tensor, grid: Grid, order: str = "fd2") -> Tensor:
     Tensor
         ``u``, shape and dtype of ``f``, with zero mean.
     """
-    _check_field(f, grid, periodic=True, name="poisson_periodic")
+    check_field(f, grid, periodic=True, name="poisson_periodic")
     if order not in ORDERS:
         raise ValueError(f"poisson_periodic: order must be one of {ORDERS}, got {order!r}")
     if order == "spectral":

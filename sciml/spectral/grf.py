@@ -28,7 +28,7 @@ class GaussianRandomField:
     ``alpha=2.5, tau=7``, Darcy coefficient ``alpha=2, tau=3`` (Neumann), Burgers ``alpha=2, tau=5,
     sigma=25``. Note that the FNO's 2-D periodic generator takes the real part of non-Hermitian
     complex noise scaled by :math:`\sqrt{2}\sigma`, which doubles the variance of this measure;
-    :class:`problems.navier_stokes.NavierStokes` passes ``sigma = sqrt(2) tau^(alpha - 1)`` to match it.
+    :class:`sciml.problems.NavierStokes` passes ``sigma = sqrt(2) tau^(alpha - 1)`` to match it.
 
     Parameters
     ----------

@@ -55,6 +55,12 @@ class Grid:
             return tuple(length / n for n, length in zip(self.shape, self.lengths))
         return tuple(length / (n - 1) for n, length in zip(self.shape, self.lengths))
 
+    def describe(self) -> str:
+        """``"periodic 1024 on [0, 1]"`` or ``"nodal 421x421 on [0, 1] x [0, 1]"``, for messages and listings."""
+        kind = "periodic" if self.periodic else "nodal"
+        box = " x ".join(f"[0, {length:g}]" for length in self.lengths)
+        return f"{kind} {'x'.join(map(str, self.shape))} on {box}"
+
     def axes(self, dtype: torch.dtype = torch.float64, device=None) -> list[Tensor]:
         """The 1-D coordinates of each axis, shapes ``(n_i,)``."""
         return [torch.arange(n, dtype=dtype, device=device) * h for n, h in zip(self.shape, self.spacing)]

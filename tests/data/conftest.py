@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
 import torch
 from torch import Tensor
 
-from sciml.problem import AbstractProblem
+from sciml.conditions import AbstractCondition, Neumann, Periodic
+from sciml.diff import AbstractDiff
+from sciml.domain import Domain
+from sciml.problem import AbstractSteadyProblem
 from sciml.spectral import GaussianRandomField, Grid, wavenumber_grid
 
 
 @dataclass(frozen=True)
-class ScreenedPoisson(AbstractProblem):
+class ScreenedPoisson(AbstractSteadyProblem):
     r"""``(I - Laplacian) u = f`` on ``[0, L]^ndim``, periodic or homogeneous Neumann, solved exactly by FFT.
 
     Input: a Gaussian random forcing ``f`` ``(n, 1, *S)``; output: ``u`` ``(n, 1, *S)``. The Neumann
@@ -32,6 +35,13 @@ class ScreenedPoisson(AbstractProblem):
     @property
     def dim(self) -> int:
         return self.ndim
+
+    @property
+    def domain(self) -> Domain:
+        return Domain(((0.0, self.length),) * self.ndim)
+
+    def conditions(self) -> dict[str, AbstractCondition]:
+        return {"bc": Periodic(self.domain) if self.periodic else Neumann(self.domain, 0.0)}
 
     def grid(self, resolution: int) -> Grid:
         if resolution < 8:
@@ -56,7 +66,7 @@ class ScreenedPoisson(AbstractProblem):
             u = u.narrow(d, 0, n)
         return u
 
-    def residual(self, u: Tensor, a: Tensor, d: Any) -> Tensor:
+    def residual(self, u: Tensor, a: Tensor, d: AbstractDiff) -> Tensor:
         return u - d.laplacian(u) - a
 
 

@@ -1,8 +1,8 @@
 import math
 
-import numpy as np
 import pytest
 import torch
+from helpers import fitted_order
 
 from sciml.diff import FiniteDiff, fd_derivative, fd_weights
 from sciml.spectral import Grid
@@ -49,7 +49,7 @@ def test_finite_differences_converge_at_their_order(order, deriv, periodic):
         d = FiniteDiff(grid, order=order)
         got = d.dx(u[None, None]) if deriv == 1 else d.dxx(u[None, None])
         errors.append((got[0, 0] - (du if deriv == 1 else ddu)).abs().max().item())
-    slope = -np.polyfit(np.log(sizes), np.log(errors), 1)[0]
+    slope = fitted_order([1 / n for n in sizes], errors)
     assert abs(slope - order) < 0.25, (slope, errors)
 
 

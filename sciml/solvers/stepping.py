@@ -1,22 +1,39 @@
-r"""Exponential time differencing Runge-Kutta 4 (Cox & Matthews 2002) for stiff semilinear PDEs.
+r"""Time steppers for stiff semilinear PDEs, and the one loop that runs them.
 
-The equation is :math:`\hat v_t = L \hat v + N(\hat v)` in Fourier space, with :math:`L` diagonal (a
-multiplier per mode: diffusion :math:`-\nu |k|^2`, dispersion, damping) and :math:`N` the nonlinear
-term evaluated pseudo-spectrally by the caller. The linear part is integrated exactly; the
-:math:`\varphi`-function coefficients are evaluated with the contour-integral trick of Kassam &
-Trefethen (2005) in complex128, which avoids the cancellation in :math:`(e^z - 1 - z)/z^2`-type
-expressions for small :math:`|z|`.
+An evolution equation is split, as in Exponax and jax-cfd, into a diagonal linear part and the
+rest: :math:`\hat v_t = L \hat v + N(\hat v)` in Fourier space, with :math:`L` a multiplier per mode
+(diffusion :math:`-\nu |k|^2`, dispersion, damping) and :math:`N` the nonlinear term evaluated
+pseudo-spectrally by the equation. A stepper is built from the two and a step size,
+``Stepper(linear, nonlinear, dt)``, declares its ``order``, and maps a state to the next one;
+:func:`integrate` applies it and records what the caller observes.
+
+- :class:`ETDRK4`: exponential time differencing Runge-Kutta 4 (Cox & Matthews 2002), fourth order;
+  the linear part is integrated exactly, the :math:`\varphi`-function coefficients by the
+  contour-integral trick of Kassam & Trefethen (2005) in complex128, which avoids the cancellation
+  in :math:`(e^z - 1 - z)/z^2`-type expressions for small :math:`|z|`.
+- :class:`CrankNicolsonEuler`: forward Euler on :math:`N`, Crank-Nicolson on :math:`L` (the FNO
+  Navier-Stokes generator's scheme), first order.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Callable, Protocol
 
 import torch
 from torch import Tensor
 
-__all__ = ["ETDRK4", "integrate"]
+__all__ = ["CrankNicolsonEuler", "ETDRK4", "Stepper", "integrate"]
+
+
+class Stepper(Protocol):
+    """One step ``v_hat -> v_hat`` of ``v_t = L v + N(v)``; built as ``Stepper(linear, nonlinear, dt)``."""
+
+    order: int
+
+    def __init__(self, linear: Tensor, nonlinear: Callable[[Tensor], Tensor], dt: float): ...
+
+    def __call__(self, v_hat: Tensor) -> Tensor: ...
 
 #: quadrature points on the circle of radius 1 around each ``z = dt L``; the trapezoidal rule on a circle
 #: converges geometrically for these entire functions, and 64 points are at round-off for any ``z``
@@ -86,13 +103,15 @@ class ETDRK4:
         if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
             raise ValueError(f"ETDRK4: dt must be a positive finite float, got {dt!r}")
         self.nonlinear, self.dt = nonlinear, float(dt)
+        # the coefficients are evaluated in complex128 and stored in the symbol's precision, so that a
+        # float32 symbol steps a complex64 state without promoting it
         if linear.is_complex():
-            z, expand = dt * linear.to(torch.complex128), (lambda c: c)
+            z, expand = dt * linear.to(torch.complex128), (lambda c: c.to(linear.dtype))
         else:
             # symbols such as -nu |k|^2 take few distinct values: evaluate the contour integrals once per
             # value, then scatter; real symbols give real coefficients (half the multiply cost per step)
             values, inverse = torch.unique(linear.to(torch.float64), return_inverse=True)
-            z, expand = dt * values.to(torch.complex128), (lambda c: c.real[inverse].contiguous())
+            z, expand = dt * values.to(torch.complex128), (lambda c: c.real[inverse].to(linear.dtype).contiguous())
         self.E, self.E2 = expand(torch.exp(z)), expand(torch.exp(z / 2))
         self.Q = expand(dt * _contour_mean(z, lambda w: (torch.exp(w / 2) - 1) / w))
         self.f1 = expand(dt * _contour_mean(z, lambda w: (-4 - w + torch.exp(w) * (4 - 3 * w + w**2)) / w**3))
@@ -112,29 +131,64 @@ class ETDRK4:
         return self.E * v_hat + self.f1 * Nv + 2 * self.f2 * (Na + Nb) + self.f3 * Nc
 
 
-def integrate(step: Callable[[Tensor], Tensor], v_hat: Tensor, n_steps: int, save_every: int | None = None) -> Tensor:
-    """Apply ``step`` ``n_steps`` times.
+class CrankNicolsonEuler:
+    r"""Forward Euler on :math:`N`, Crank-Nicolson on the diagonal :math:`L` (the FNO Navier-Stokes generator's scheme):
+
+    .. math::
+
+        \hat v^{n+1} = \frac{(1 + \tfrac{\Delta t}{2} L)\, \hat v^n + \Delta t\, N(\hat v^n)}{1 - \tfrac{\Delta t}{2} L}.
+
+    First order in time (second order when :math:`N` is constant, e.g. for a single-shell flow whose
+    advection vanishes). The diffusive part is unconditionally stable, the explicit :math:`N` is not:
+    Li et al. (2021, "Fourier Neural Operator for Parametric PDEs") use ``dt = 1e-4`` at 256^2.
+    """
+
+    order = 1
+
+    def __init__(self, linear: Tensor, nonlinear: Callable[[Tensor], Tensor], dt: float):
+        if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
+            raise ValueError(f"CrankNicolsonEuler: dt must be a positive finite float, got {dt!r}")
+        self.nonlinear, self.dt = nonlinear, float(dt)
+        self._explicit = 1 + 0.5 * dt * linear
+        self._inv_implicit = 1 / (1 - 0.5 * dt * linear)
+
+    def __call__(self, v_hat: Tensor) -> Tensor:
+        return (self._explicit * v_hat + self.dt * self.nonlinear(v_hat)) * self._inv_implicit
+
+
+def integrate(
+    step: Callable[[Tensor], Tensor],
+    state: Tensor,
+    n_steps: int,
+    save_every: int | None = None,
+    observe: Callable[[Tensor], Tensor] | None = None,
+) -> Tensor:
+    """Apply ``step`` ``n_steps`` times and return what ``observe`` makes of the states.
 
     Parameters
     ----------
     step
         One time step, e.g. an :class:`ETDRK4`.
-    v_hat
+    state
         Initial state, any shape.
     n_steps
         Number of steps, ``>= 0``.
     save_every
-        ``None``: return only the final state (shape of ``v_hat``). Otherwise a divisor of ``n_steps``:
-        return the states after steps ``0, save_every, 2 save_every, ..., n_steps`` stacked on a new
-        leading axis, shape ``(n_steps // save_every + 1, *v_hat.shape)``.
+        ``None``: return ``observe`` of the final state only. Otherwise a divisor of ``n_steps``:
+        return ``observe`` of the states after steps ``0, save_every, 2 save_every, ..., n_steps``
+        stacked on a new leading axis, ``(n_steps // save_every + 1, *observed.shape)``.
+    observe
+        What to keep of a state, e.g. its physical field subsampled to the output grid; identity by
+        default. It may raise to stop the run (a blow-up check).
     """
     if n_steps < 0:
         raise ValueError(f"integrate: n_steps must be >= 0, got {n_steps}")
     if save_every is not None and (save_every < 1 or n_steps % save_every):
         raise ValueError(f"integrate: save_every must be a positive divisor of n_steps={n_steps}, got {save_every}")
-    saved = [v_hat]
+    observe = (lambda s: s) if observe is None else observe
+    saved = [] if save_every is None else [observe(state)]
     for i in range(1, n_steps + 1):
-        v_hat = step(v_hat)
+        state = step(state)
         if save_every is not None and i % save_every == 0:
-            saved.append(v_hat)
-    return v_hat if save_every is None else torch.stack(saved)
+            saved.append(observe(state))
+    return observe(state) if save_every is None else torch.stack(saved)

@@ -17,7 +17,13 @@ import math
 import torch
 from torch import Tensor
 
-_CACHE: dict[tuple, Tensor] = {}
+from sciml.nn.cache import LRUCache
+from sciml.nn.modes import from_mode_major, to_mode_major
+
+#: how many matrices :func:`dft_matrix` keeps (four per grid and modes in 2-D: a few resolutions of
+#: a few models); the least recently used goes first
+DFT_CACHE_SIZE = 32
+_MATRICES: LRUCache[Tensor] = LRUCache(DFT_CACHE_SIZE)
 _COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
 
 
@@ -47,7 +53,7 @@ def _build(kind: str, n: int, k: int) -> Tensor:
 
 
 def dft_matrix(kind: str, n: int, k: int, dtype: torch.dtype, device: torch.device) -> Tensor:
-    """A cached truncated-DFT matrix.
+    """A truncated-DFT matrix, cached (the :data:`DFT_CACHE_SIZE` most recently used).
 
     Parameters
     ----------
@@ -64,14 +70,9 @@ def dft_matrix(kind: str, n: int, k: int, dtype: torch.dtype, device: torch.devi
     Under ``torch.compile`` a cached matrix is a constant of the graph; a missing one is built
     inside the graph (run the layer once eagerly at a resolution to cache it).
     """
+    target = _COMPLEX[dtype] if kind.startswith("full") else dtype
     key = (kind, n, k, dtype, torch.device(device))
-    matrix = _CACHE.get(key)
-    if matrix is None:
-        target = _COMPLEX[dtype] if kind.startswith("full") else dtype
-        matrix = _build(kind, n, k).to(device=device, dtype=target)
-        if not torch.compiler.is_compiling():  # a traced tensor must not outlive its graph
-            _CACHE[key] = matrix
-    return matrix
+    return _MATRICES.get_or_build(key, lambda: _build(kind, n, k).to(device=device, dtype=target))
 
 
 def _along(matrix: Tensor, z: Tensor, dim: int) -> Tensor:
@@ -93,7 +94,7 @@ def dft_forward(x: Tensor, kept: tuple[int, ...]) -> Tensor:
     d = len(kept)
     half = dft_matrix("half_forward", x.shape[-1], kept[-1], x.dtype, x.device)
     z = torch.view_as_complex((x @ half).unflatten(-1, (kept[-1] + 1, 2)))  # (B, C, *S[:-1], K_d+1)
-    z = z.permute(*range(2, d + 2), 0, 1).contiguous()  # (*S[:-1], K_d+1, B, C)
+    z = to_mode_major(z).contiguous()  # (*S[:-1], K_d+1, B, C)
     for axis in range(d - 1):
         z = _along(dft_matrix("full_forward", z.shape[axis], kept[axis], x.dtype, x.device), z, axis)
     return z
@@ -105,6 +106,6 @@ def dft_inverse(z: Tensor, kept: tuple[int, ...], out_shape: tuple[int, ...]) ->
     real = z.real.dtype
     for axis in range(d - 1):
         z = _along(dft_matrix("full_inverse", out_shape[axis], kept[axis], real, z.device), z, axis)
-    z = z.permute(d, d + 1, *range(d)).contiguous()  # (B, C, *S_out[:-1], K_d+1)
+    z = from_mode_major(z).contiguous()  # (B, C, *S_out[:-1], K_d+1)
     half = dft_matrix("half_inverse", out_shape[-1], kept[-1], real, z.device)
     return torch.view_as_real(z).flatten(-2) @ half  # (B, C, *S_out)

@@ -6,11 +6,16 @@ translation-equivariant for integer shifts. On a grid of ``n`` points a frequenc
 when ``|k| <= (n - 1) // 2``: on an even axis the Nyquist frequency ``n / 2`` is its own alias
 (``e^{i pi j} = e^{-i pi j}``) and cannot be told from ``-n / 2``, so it is dropped together with
 everything beyond it.
+
+Kept spectra travel **mode-major**, ``(*M, B, C)``: :func:`to_mode_major` and
+:func:`from_mode_major` move batch and channels behind the mode axes and back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from torch import Tensor
 
 
 def as_modes(modes: int | Sequence[int], dim: int | None) -> tuple[int, ...]:
@@ -48,3 +53,19 @@ def mode_slices(modes: tuple[int, ...], kept: tuple[int, ...]) -> tuple[slice, .
     """Slices of a ``mode_sizes(modes)`` weight (natural order, ``k = j - K``) down to ``kept`` modes."""
     full = [slice(K - k, K + k + 1) for K, k in zip(modes[:-1], kept[:-1])]
     return tuple(full) + (slice(0, kept[-1] + 1),)
+
+
+def to_mode_major(z: Tensor) -> Tensor:
+    """``(B, C, *M) -> (*M, B, C)``: batch and channels moved behind the mode axes (a view).
+
+    The mode-major layout makes the per-mode channel mixing one batched matrix product with the
+    modes as the batch; callers that hand the result to BLAS or an FFT take ``.contiguous()``.
+    """
+    d = z.ndim - 2
+    return z.permute(*range(2, d + 2), 0, 1)  # (*M, B, C)
+
+
+def from_mode_major(z: Tensor) -> Tensor:
+    """``(*M, B, C) -> (B, C, *M)``, the inverse of :func:`to_mode_major` (a view)."""
+    d = z.ndim - 2
+    return z.permute(d, d + 1, *range(d))  # (B, C, *M)

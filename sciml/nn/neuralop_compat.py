@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from sciml.nn.modes import to_mode_major
 from sciml.nn.spectral_conv import SpectralConv
 from sciml.nn.spectral_weights import DenseSpectralWeight
 
@@ -32,7 +33,7 @@ def weight_from_neuralop(weight: Tensor) -> Tensor:
         pad = list(weight.shape)
         pad[axis] = 1
         weight = torch.cat([weight, weight.new_zeros(pad)], dim=axis)
-    return weight.permute(*range(2, d + 2), 0, 1)  # (*m, C_in, C_out)
+    return to_mode_major(weight)  # (*m, C_in, C_out)
 
 
 def load_neuralop_spectral_conv(ours: SpectralConv, theirs: nn.Module) -> None:

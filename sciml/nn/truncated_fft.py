@@ -16,7 +16,7 @@ import string
 import torch
 from torch import Tensor
 
-from sciml.nn.modes import mode_slices, resolved_modes
+from sciml.nn.modes import from_mode_major, mode_slices, resolved_modes, to_mode_major
 
 
 def _gather(x: Tensor, dim: int, k: int) -> Tensor:
@@ -45,9 +45,8 @@ def rfft_modes(x: Tensor, k: int) -> Tensor:
     ``irfft`` (``norm="backward"``) of ``G`` with its ``k >= 1`` entries halved, since ``irfft``
     counts them twice (the Nyquist column is never kept).
     """
-    d = x.ndim - 2
     z = torch.fft.rfft(x, dim=-1, norm="forward").narrow(-1, 0, k + 1)  # (B, C, *S[:-1], k+1)
-    return z.permute(*range(2, d + 2), 0, 1).contiguous()  # (*S[:-1], k+1, B, C)
+    return to_mode_major(z).contiguous()  # (*S[:-1], k+1, B, C)
 
 
 @rfft_modes.register_fake
@@ -60,8 +59,7 @@ def _rfft_modes_setup(ctx, inputs, output) -> None:
 
 
 def _rfft_modes_backward(ctx, grad: Tensor):
-    d = grad.ndim - 2
-    grad = grad.permute(d, d + 1, *range(d))  # (B, C, *S[:-1], k+1)
+    grad = from_mode_major(grad)  # (B, C, *S[:-1], k+1)
     grad = torch.cat([grad.narrow(-1, 0, 1), 0.5 * grad.narrow(-1, 1, grad.shape[-1] - 1)], dim=-1)
     return torch.fft.irfft(grad, n=ctx.n, dim=-1, norm="backward"), None
 
@@ -107,7 +105,7 @@ def fft_inverse(z: Tensor, kept: tuple[int, ...], out_shape: tuple[int, ...]) ->
     d = len(kept)
     for axis in range(d - 1):
         z = torch.fft.ifft(_scatter(z, axis, kept[axis], out_shape[axis]), dim=axis, norm="forward")
-    z = z.permute(d, d + 1, *range(d)).contiguous()  # (B, C, *S_out[:-1], K_d+1)
+    z = from_mode_major(z).contiguous()  # (B, C, *S_out[:-1], K_d+1)
     return torch.fft.irfft(z, n=out_shape[-1], dim=-1, norm="forward")
 
 

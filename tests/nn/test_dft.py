@@ -2,7 +2,7 @@
 
 import torch
 
-from sciml.nn.dft import dft_matrix
+from sciml.nn.dft import DFT_CACHE_SIZE, dft_matrix
 
 
 def test_matrices_are_rows_of_the_normalized_fft_and_its_hermitian_inverse():
@@ -29,3 +29,15 @@ def test_matrices_are_cached_per_dtype():
     assert a.dtype == torch.complex64
     assert dft_matrix("full_forward", 12, 3, torch.float32, "cpu") is a
     assert dft_matrix("full_forward", 12, 3, torch.float64, "cpu") is not a
+
+
+def test_the_cache_is_bounded_and_evicts_the_least_recently_used():
+    first = dft_matrix("half_inverse", 10, 2, torch.float64, "cpu")
+    kept = dft_matrix("half_inverse", 11, 2, torch.float64, "cpu")
+    for n in range(100, 100 + DFT_CACHE_SIZE - 1):  # fills the cache, using `kept` half-way through
+        dft_matrix("half_inverse", n, 2, torch.float64, "cpu")
+        if n == 110:
+            assert dft_matrix("half_inverse", 11, 2, torch.float64, "cpu") is kept
+    assert dft_matrix("half_inverse", 11, 2, torch.float64, "cpu") is kept
+    rebuilt = dft_matrix("half_inverse", 10, 2, torch.float64, "cpu")
+    assert rebuilt is not first and torch.equal(rebuilt, first)

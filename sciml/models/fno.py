@@ -34,7 +34,7 @@ from torch import Tensor, nn
 from sciml.models.blocks import ChannelMLP, PointwiseLinear, pointwise
 from sciml.models.domain import CoordinateCache, pad_domain, padding_widths, unpad_domain
 from sciml.nn import SpectralConv
-from sciml.nn.spectral_conv import PATHS
+from sciml.nn.path_policy import PATHS
 from sciml.nn.spectral_weights import FACTORIZATIONS
 
 

@@ -1,8 +1,28 @@
-"""Neural-network layers: the spectral convolution (the hot path) and its parts."""
+"""Neural-network layers: the spectral convolution (the hot path), its parts and its path policies."""
 
-from sciml.nn import autotune
 from sciml.nn.neuralop_compat import load_neuralop_spectral_conv, weight_from_neuralop
+from sciml.nn.path_policy import (
+    AbstractPathPolicy,
+    Autotune,
+    ByDevice,
+    CPURule,
+    FixedPath,
+    as_policy,
+    cpu_rule,
+)
 from sciml.nn.spectral_conv import SpectralConv
 from sciml.nn.truncated_fft import reference_spectral_conv
 
-__all__ = ["SpectralConv", "autotune", "load_neuralop_spectral_conv", "reference_spectral_conv", "weight_from_neuralop"]
+__all__ = [
+    "AbstractPathPolicy",
+    "Autotune",
+    "ByDevice",
+    "CPURule",
+    "FixedPath",
+    "SpectralConv",
+    "as_policy",
+    "cpu_rule",
+    "load_neuralop_spectral_conv",
+    "reference_spectral_conv",
+    "weight_from_neuralop",
+]

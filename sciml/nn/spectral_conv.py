@@ -11,11 +11,10 @@ import math
 import torch
 from torch import Tensor, nn
 
-from sciml.nn.autotune import FORWARD, INVERSE, choose_paths
 from sciml.nn.modes import as_modes, mode_sizes, mode_slices, resolved_modes
+from sciml.nn.path_policy import FORWARD, INVERSE, AbstractPathPolicy, as_policy
 from sciml.nn.spectral_weights import make_spectral_weight
 
-PATHS = ("auto", "fft", "dft")
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
@@ -45,11 +44,13 @@ class SpectralConv(nn.Module):
         Factorization rank: a float is the fraction of the dense parameter count, an int the rank
         itself. Ignored for dense weights.
     path
-        ``"fft"`` (pruned FFTs), ``"dft"`` (truncated DFT matrix products) or ``"auto"`` (the
-        faster transform for the shape and device, forward and inverse chosen separately, see
-        :mod:`sciml.nn.autotune`). An attribute: it may be changed after construction. Under
-        ``torch.func`` transforms use ``"dft"`` (the FFT path's compact-backward custom operator
-        does not support them).
+        ``"fft"`` (pruned FFTs), ``"dft"`` (truncated DFT matrix products), ``"auto"`` (the faster
+        transform for the shape and device, forward and inverse chosen separately: the measured
+        rule on CPUs, an autotune elsewhere) or a path policy object, e.g.
+        :class:`sciml.nn.Autotune` to time the paths on CPUs too, or one policy shared by several
+        layers (see :mod:`sciml.nn.path_policy`). An attribute: it may be changed after
+        construction. Under ``torch.func`` transforms use ``"dft"`` (the FFT path's
+        compact-backward custom operator does not support them).
     bias
         Add a learned per-channel constant.
     generator
@@ -65,7 +66,7 @@ class SpectralConv(nn.Module):
         dim: int | None = None,
         factorization: str | None = None,
         rank: float | int = 0.5,
-        path: str = "auto",
+        path: str | AbstractPathPolicy = "auto",
         bias: bool = False,
         generator: torch.Generator | None = None,
     ):
@@ -84,14 +85,13 @@ class SpectralConv(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
 
     @property
-    def path(self) -> str:
-        """``"auto"``, ``"fft"`` or ``"dft"``; may be changed after construction."""
+    def path(self) -> str | AbstractPathPolicy:
+        """``"auto"``, ``"fft"``, ``"dft"`` or a policy, as given; may be changed after construction."""
         return self._path
 
     @path.setter
-    def path(self, path: str) -> None:
-        if path not in PATHS:
-            raise ValueError(f"SpectralConv: `path` must be one of {PATHS}, got {path!r}")
+    def path(self, path: str | AbstractPathPolicy) -> None:
+        self.policy = as_policy(path)  # raises, naming `path`, on anything else
         self._path = path
 
     def extra_repr(self) -> str:
@@ -128,12 +128,9 @@ class SpectralConv(nn.Module):
         with torch.autocast(x.device.type, enabled=False):
             if x.dtype in _LOW_PRECISION:
                 x = x.float()
-            if self.path == "auto":
-                wants_grad = x.requires_grad or any(p.requires_grad for p in self.parameters())
-                training = torch.is_grad_enabled() and wants_grad
-                forward, inverse = choose_paths(x, kept, out_shape, self.out_channels, training)
-            else:
-                forward = inverse = self.path
+            wants_grad = x.requires_grad or any(p.requires_grad for p in self.parameters())
+            training = torch.is_grad_enabled() and wants_grad
+            forward, inverse = self.policy.choose(x, kept, out_shape, self.out_channels, training)
             z = FORWARD[forward](x, kept)  # (*m, B, C_in)
             z = self.weight.contract(z, mode_slices(self.modes, kept))  # (*m, B, C_out)
             if self.bias is not None:

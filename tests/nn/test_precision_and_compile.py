@@ -1,9 +1,9 @@
-"""Mixed precision (FFTs in float32 under autocast), torch.compile, and the path choice."""
+"""Mixed precision (FFTs in float32 under autocast) and torch.compile."""
 
 import pytest
 import torch
 
-from sciml.nn import SpectralConv, autotune
+from sciml.nn import SpectralConv
 
 
 @pytest.mark.parametrize("factorization", [None, "cp"])
@@ -41,33 +41,3 @@ def test_compiles_with_inductor(generator):
     layer = SpectralConv(3, 2, (3, 4), generator=generator)
     x = torch.randn(2, 3, 12, 13, generator=generator)
     torch.testing.assert_close(torch.compile(layer)(x), layer(x), rtol=1e-5, atol=1e-6)
-
-
-def test_cpu_rule_is_deterministic_and_follows_its_measurements():
-    for training in (False, True):
-        assert autotune.cpu_rule((12, 12), (256, 256), (256, 256), training) == ("fft", "fft")
-        assert autotune.cpu_rule((8,), (1024,), (1024,), training) == ("dft", "dft")
-        assert autotune.cpu_rule((32,), (1024,), (1024,), training) == ("fft", "fft")
-        assert autotune.cpu_rule((4, 4, 4), (32, 32, 32), (32, 32, 32), training) == ("dft", "dft")
-    assert autotune.cpu_rule((8, 8), (64, 64), (64, 64), training=False) == ("fft", "dft")
-    assert autotune.cpu_rule((8, 8), (64, 64), (64, 64), training=True) == ("fft", "fft")
-
-
-def test_autotune_measures_once_per_key_and_caches(generator):
-    layer = SpectralConv(2, 3, (3, 3), generator=generator)
-    x = torch.randn(2, 2, 16, 17, generator=generator)
-    autotune.clear_cache()
-    autotune.set_autotune(True)
-    try:
-        y = layer(x)
-        assert len(autotune._CHOICES) == 1
-        (choice,) = autotune._CHOICES.values()
-        assert set(choice) <= {"fft", "dft"}
-        layer(x)
-        layer(x, (20, 20))
-        assert len(autotune._CHOICES) == 2
-    finally:
-        autotune.set_autotune(None)
-        autotune.clear_cache()
-    layer.path = "fft"
-    torch.testing.assert_close(y, layer(x), rtol=0, atol=1e-6)

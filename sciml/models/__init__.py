@@ -1,8 +1,7 @@
-"""Neural operators and their building blocks; ``MODELS`` is the registry the CLI reads."""
+"""Neural operators; ``MODELS`` is the registry the CLI reads. Their plain layers live in :mod:`sciml.nn`."""
 
-from sciml.models.blocks import ChannelMLP, PointwiseLinear, pointwise
-from sciml.models.domain import CoordinateCache, pad_domain, padding_widths, unpad_domain
-from sciml.models.fno import FNO, TFNO, AbstractFNO, FNOOptions, FourierBlock
+from sciml.models.fno import FNO, TFNO, AbstractFNO, FNOOptions
+from sciml.models.fno_block import FourierBlock
 from sciml.models.neuralop_compat import load_neuralop_fno
 
 MODELS = {
@@ -13,16 +12,9 @@ MODELS = {
 __all__ = [
     "MODELS",
     "AbstractFNO",
-    "ChannelMLP",
-    "CoordinateCache",
     "FNO",
     "FNOOptions",
     "FourierBlock",
-    "PointwiseLinear",
     "TFNO",
     "load_neuralop_fno",
-    "pad_domain",
-    "padding_widths",
-    "pointwise",
-    "unpad_domain",
 ]

@@ -15,6 +15,11 @@ modes, mix channels per mode), ``W_l v + b_l`` a pointwise linear skip, ``M_l`` 
 MLP with the soft-gating skip ``g_l \\odot v_l`` and ``\\sigma`` the GELU (not applied after the last
 layer). This is the architecture of neuraloperator's ``FNO`` with its defaults (``norm=None``,
 ``fno_skip="linear"``, ``channel_mlp_skip="soft-gating"``), so weights transfer one to one.
+With ``domain_padding`` the blocks run on the zero-padded box (:mod:`sciml.nn.padding`).
+
+:meth:`AbstractFNO.forward` runs the measured fusions of :mod:`sciml.models.fno_block` and a
+lifting that never builds ``cat(a, x)``; :meth:`AbstractFNO.reference_forward` computes the formula
+above plainly and is tested equal to it.
 
 References
 ----------
@@ -28,12 +33,10 @@ import dataclasses
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sciml.models.blocks import ChannelMLP, PointwiseLinear, pointwise
-from sciml.models.domain import CoordinateCache, pad_domain, padding_widths, unpad_domain
-from sciml.nn import SpectralConv
+from sciml.models.fno_block import FourierBlock, pointwise
+from sciml.nn import ChannelMLP, GridCoordinates, as_policy, pad_domain, padding_widths, unpad_domain
 from sciml.nn.path_policy import PATHS
 from sciml.nn.spectral_weights import FACTORIZATIONS
 
@@ -57,7 +60,10 @@ class FNOOptions:
     factorization, rank
         Spectral weight factorization (``None``, ``"dense"``, ``"tucker"``, ``"cp"``) and its rank.
     spectral_path
-        ``"auto"``, ``"fft"`` or ``"dft"``: how the spectral convolutions transform (see ``sciml.nn``).
+        ``"auto"``, ``"fft"`` or ``"dft"``: how the spectral convolutions transform (see
+        :mod:`sciml.nn.path_policy`); the model builds one policy from it and shares it between its
+        blocks. A string, so that the options stay JSON; for another policy set
+        ``block.spectral.path`` after construction.
     """
 
     lifting_ratio: float = 2.0
@@ -80,47 +86,6 @@ class FNOOptions:
             raise ValueError(f"FNOOptions: factorization must be one of {FACTORIZATIONS}, got {self.factorization!r}")
         if self.spectral_path not in PATHS:
             raise ValueError(f"FNOOptions: spectral_path must be one of {PATHS}, got {self.spectral_path!r}")
-
-
-class FourierBlock(nn.Module):
-    """One FNO layer ``v -> sigma(M(sigma(K v + b + W v)) + g * v)`` on ``(B, C, *S)`` fields.
-
-    The spectral output ``K v + b`` is the addend of the skip GEMM and the gated input the addend of
-    the MLP's last GEMM, so the block makes no pass over the field beyond the transforms, the GEMMs,
-    the gate and the GELUs.
-    """
-
-    def __init__(
-        self, width: int, modes: tuple[int, ...], options: FNOOptions, generator: torch.Generator | None = None
-    ):
-        super().__init__()
-        self.spectral = SpectralConv(
-            width,
-            width,
-            modes,
-            factorization=options.factorization,
-            rank=options.rank,
-            path=options.spectral_path,
-            bias=True,
-            generator=generator,
-        )
-        self.skip = PointwiseLinear(width, width, bias=False, generator=generator)
-        hidden = round(width * options.channel_mlp_expansion)
-        self.mlp = ChannelMLP(width, hidden, width, generator) if hidden > 0 else None
-        self.gate = nn.Parameter(torch.ones(width)) if self.mlp is not None else None
-
-    def forward(self, v: Tensor, activate: bool) -> Tensor:
-        """``(B, C, *S) -> (B, C, *S)``; ``activate=False`` skips the GELUs (last layer)."""
-        batch, width = v.shape[:2]
-        v3 = v.reshape(batch, width, -1)  # (B, C, N)
-        h = self.skip(v3, self.spectral(v).reshape(batch, width, -1))  # (B, C, N)
-        if activate:
-            h = F.gelu(h)
-        if self.mlp is not None:
-            h = self.mlp(h, v3, self.gate)
-            if activate:
-                h = F.gelu(h)
-        return h.view(v.shape)
 
 
 class AbstractFNO(nn.Module):
@@ -175,31 +140,49 @@ class AbstractFNO(nn.Module):
                                  f"got {getattr(options, ratio)} * {width}")
         self.in_channels, self.out_channels, self.modes = in_channels, out_channels, modes
         self.width, self.n_layers, self.options = width, n_layers, options
-        self.coordinates = CoordinateCache() if options.positional_embedding else None
+        self.coordinates = GridCoordinates() if options.positional_embedding else None
         lifted_in = in_channels + (len(modes) if options.positional_embedding else 0)
-        self.lifting = ChannelMLP(lifted_in, int(options.lifting_ratio * width), width, generator)
-        self.blocks = nn.ModuleList(FourierBlock(width, modes, options, generator) for _ in range(n_layers))
-        self.projection = ChannelMLP(width, int(options.projection_ratio * width), out_channels, generator)
+        self.lifting = ChannelMLP(lifted_in, int(options.lifting_ratio * width), width, generator=generator)
+        policy = as_policy(options.spectral_path)  # one autotune cache for all blocks
+        self.blocks = nn.ModuleList(FourierBlock(width, modes, options, generator, policy) for _ in range(n_layers))
+        self.projection = ChannelMLP(width, int(options.projection_ratio * width), out_channels, generator=generator)
 
     def forward(self, a: Tensor) -> Tensor:
-        """``a`` ``(B, in_channels, *S)`` -> ``(B, out_channels, *S)``."""
+        """``a`` ``(B, in_channels, *S)`` -> ``(B, out_channels, *S)``; fused (see :mod:`sciml.models.fno_block`)."""
+        self._check(a)
+        batch, space = a.shape[0], tuple(a.shape[2:])
+        v = self._lift(a.reshape(batch, self.in_channels, -1), space).view(batch, self.width, *space)  # (B, C, *S)
+        return self._operate(v, space, reference=False)
+
+    def reference_forward(self, a: Tensor) -> Tensor:
+        """The model written plainly, ``Q(v_L)`` of the module docstring; equal to :meth:`forward` (tested)."""
+        self._check(a)
+        batch, space = a.shape[0], tuple(a.shape[2:])
+        if self.coordinates is not None:
+            x = self.coordinates.channels_first(space, a.dtype, a.device)  # (d, *S)
+            a = torch.cat([a, x.expand(batch, *x.shape)], dim=1)  # (B, C_in + d, *S)
+        v = self.lifting(a)  # (B, C, *S)
+        return self._operate(v, space, reference=True)
+
+    def _check(self, a: Tensor) -> None:
         dim = len(self.modes)
         if a.dim() != dim + 2 or a.shape[1] != self.in_channels:
             raise ValueError(
                 f"{type(self).__name__}: expected a of shape (B, {self.in_channels}, *S) with {dim} space axes, "
                 f"got {tuple(a.shape)}"
             )
-        batch, space = a.shape[0], tuple(a.shape[2:])
-        v = self._lift(a.reshape(batch, self.in_channels, -1), space).view(batch, self.width, *space)  # (B, C, *S)
+
+    def _operate(self, v: Tensor, space: tuple[int, ...], reference: bool) -> Tensor:
+        """Pad, the blocks (fused or ``reference``), unpad, project: ``(B, C, *S) -> (B, C_out, *S)``."""
         widths = padding_widths(space, self.options.domain_padding)
         if any(widths):
             v = pad_domain(v, widths)
         for index, block in enumerate(self.blocks):
-            v = block(v, activate=index < self.n_layers - 1)
+            activate = index < self.n_layers - 1
+            v = block.reference_forward(v, activate) if reference else block(v, activate)
         if any(widths):
             v = unpad_domain(v, widths)
-        u = self.projection(v.reshape(batch, self.width, -1))  # (B, C_out, N)
-        return u.view(batch, self.out_channels, *space)
+        return self.projection(v)
 
     def _lift(self, a3: Tensor, space: tuple[int, ...]) -> Tensor:
         """The lifting MLP on ``cat(a, x)`` ``(B, C_in + d, N)`` without building the concatenation.
@@ -209,12 +192,12 @@ class AbstractFNO(nn.Module):
         """
         fc1 = self.lifting.fc1
         if self.coordinates is None:
-            hidden = fc1(a3)
+            hidden = pointwise(fc1.weight, a3, fc1.bias[:, None])  # (B, C_lift, N)
         else:
-            x = self.coordinates(space, a3.dtype, a3.device)  # (d, N)
+            x = self.coordinates.channels_first(space, a3.dtype, a3.device).reshape(len(space), -1)  # (d, N)
             w_a, w_x = fc1.weight[:, : self.in_channels], fc1.weight[:, self.in_channels :]
             hidden = pointwise(w_a, a3, torch.addmm(fc1.bias[:, None], w_x, x))  # (B, C_lift, N)
-        return self.lifting.fc2(F.gelu(hidden))
+        return self.lifting.fc2(self.lifting.activation(hidden))
 
     def config(self) -> dict[str, Any]:
         """A JSON-able description from which :meth:`from_config` rebuilds the model (weights apart)."""

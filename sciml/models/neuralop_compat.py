@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sciml.models.blocks import ChannelMLP, PointwiseLinear
 from sciml.models.fno import AbstractFNO
+from sciml.nn import ChannelMLP, PointwiseLinear
 from sciml.nn.neuralop_compat import load_neuralop_spectral_conv
 
 

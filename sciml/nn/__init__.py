@@ -1,6 +1,9 @@
-"""Neural-network layers: the spectral convolution (the hot path), its parts and its path policies."""
+"""Neural-network layers: the spectral convolution (the hot path) with its path policies, and the
+plain pointwise layers, positional grids and domain padding that operators and PINNs build on."""
 
+from sciml.nn.mlp import MLP, ChannelMLP, PointwiseLinear
 from sciml.nn.neuralop_compat import load_neuralop_spectral_conv, weight_from_neuralop
+from sciml.nn.padding import pad_domain, padding_widths, unpad_domain
 from sciml.nn.path_policy import (
     AbstractPathPolicy,
     Autotune,
@@ -10,6 +13,7 @@ from sciml.nn.path_policy import (
     as_policy,
     cpu_rule,
 )
+from sciml.nn.positional import GridCoordinates
 from sciml.nn.spectral_conv import SpectralConv
 from sciml.nn.truncated_fft import reference_spectral_conv
 
@@ -18,11 +22,18 @@ __all__ = [
     "Autotune",
     "ByDevice",
     "CPURule",
+    "ChannelMLP",
     "FixedPath",
+    "GridCoordinates",
+    "MLP",
+    "PointwiseLinear",
     "SpectralConv",
     "as_policy",
     "cpu_rule",
     "load_neuralop_spectral_conv",
+    "pad_domain",
+    "padding_widths",
     "reference_spectral_conv",
+    "unpad_domain",
     "weight_from_neuralop",
 ]

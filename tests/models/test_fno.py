@@ -5,10 +5,8 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 
-from sciml.models import MODELS, FNO, FNOOptions, FourierBlock, PointwiseLinear, pad_domain, padding_widths, unpad_domain
-from sciml.models.domain import CoordinateCache
+from sciml.models import MODELS, FNO, FNOOptions, FourierBlock
 
 PLAIN = FNOOptions(positional_embedding=False)
 
@@ -44,21 +42,6 @@ def test_registry_entry_builds_and_round_trips_through_json_and_weights_only_che
         MODELS["tfno" if name == "fno" else "fno"].from_config(config)
 
 
-@pytest.mark.parametrize("in_channels", [5, 1])  # 1: the outer-product branch
-def test_pointwise_linear_matches_conv1d_in_values_and_gradients(in_channels, generator):
-    layer = PointwiseLinear(in_channels, 7, generator=generator).double()
-    u = torch.randn(3, in_channels, 11, generator=generator, dtype=torch.float64, requires_grad=True)
-    addend = torch.randn(3, 7, 11, generator=generator, dtype=torch.float64, requires_grad=True)
-    gate = torch.randn(7, generator=generator, dtype=torch.float64, requires_grad=True)
-    fast = layer(u, addend, gate)
-    slow = F.conv1d(u, layer.weight[:, :, None], layer.bias) + gate[:, None] * addend
-    assert torch.allclose(fast, slow, atol=1e-13)
-    cotangent = torch.randn(fast.shape, generator=generator, dtype=torch.float64)
-    inputs = (u, addend, gate, layer.weight, layer.bias)
-    for g_fast, g_slow in zip(torch.autograd.grad(fast, inputs, cotangent), torch.autograd.grad(slow, inputs, cotangent)):
-        assert torch.allclose(g_fast, g_slow, atol=1e-12)
-
-
 @pytest.mark.parametrize("shape, shift", [((45,), (7,)), ((33, 35), (5, -9))])
 def test_fno_without_coordinates_is_translation_equivariant_at_odd_sizes(shape, shift, generator):
     model = FNO(2, 1, (5,) * len(shape), 8, n_layers=2, options=PLAIN, generator=generator).double()
@@ -84,15 +67,6 @@ def test_fourier_block_super_resolves_band_limited_inputs_exactly(coarse, factor
         assert torch.allclose(out_fine[..., ::factor, ::factor], block(v_coarse, activate), atol=1e-12)
 
 
-def test_coordinates_restrict_across_resolutions_and_are_cached():
-    cache = CoordinateCache()
-    coarse = cache((8, 6), torch.float32, torch.device("cpu"))
-    fine = cache((16, 12), torch.float32, torch.device("cpu")).reshape(2, 16, 12)
-    assert torch.equal(fine[:, ::2, ::2].reshape(2, -1), coarse)
-    assert cache((8, 6), torch.float32, torch.device("cpu")) is coarse
-    assert torch.allclose(coarse.reshape(2, 8, 6)[:, 3, 5], torch.tensor([3 / 8, 5 / 6]))
-
-
 def test_fno_outputs_converge_spectrally_under_refinement(generator):
     # On a smooth periodic input every intermediate field is smooth and periodic, so the aliasing
     # error of each spectral convolution decays exponentially with the grid size: the gap between
@@ -104,15 +78,6 @@ def test_fno_outputs_converge_spectrally_under_refinement(generator):
     reference = model(a)
     gaps = [(model(a[..., :: fine // n]) - reference[..., :: fine // n]).abs().max().item() for n in (8, 12, 16, 20, 24)]
     assert all(later < 0.1 * earlier for earlier, later in zip(gaps, gaps[1:])), gaps
-
-
-def test_domain_padding_scales_with_resolution_and_unpads_exactly(generator):
-    assert padding_widths((64, 40), 0.25) == (16, 10)
-    assert padding_widths((128, 80), 0.25) == (32, 20)
-    u = torch.randn(2, 3, 10, 7, generator=generator)
-    padded = pad_domain(u, (2, 3))
-    assert padded.shape == (2, 3, 14, 13) and padded[..., :2, :].abs().max() == 0
-    assert torch.equal(unpad_domain(padded, (2, 3)), u)
 
 
 def test_padded_fno_is_not_periodic_but_runs_at_every_resolution(generator):

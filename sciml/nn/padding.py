@@ -1,35 +1,17 @@
-"""Resolution-independent helpers of grid operators: cached coordinates and fractional domain padding."""
+"""Fractional domain padding: zeros around the box, the same physical margin at every resolution.
+
+A spectral convolution sees its input as periodic. On a problem that is not (Dirichlet walls, an
+inflow and an outflow), a model pads the domain with zeros before its Fourier layers and removes
+the margin after them, so the wrap-around of the FFT runs through the padding instead of joining
+opposite walls. Any model built on spectral convolutions or Fourier attention needs this, which
+is why it lives here and not in one model: it holds no parameters, and the margin is a fraction of
+each axis so that a model trained at one resolution and evaluated at another pads the same box.
+"""
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
-
-from sciml.spectral import Grid
-
-
-class CoordinateCache:
-    """The coordinates ``x_j = j / n_i`` of the unit box ``[0, 1)^d`` at any resolution, cached.
-
-    The grid is the periodic unit grid of :class:`sciml.spectral.Grid` (the left end included, the
-    right end excluded), so the embedding of a field at resolution ``n`` is the restriction of the
-    embedding at ``2n``: a model sees the same coordinates at every resolution. One tensor per
-    ``(shape, dtype, device)`` is built on first use and reused, so a forward pass allocates nothing.
-    """
-
-    def __init__(self):
-        self._cache: dict[tuple, Tensor] = {}
-
-    def __call__(self, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> Tensor:
-        """Coordinates ``(d, prod(shape))``, channels-first with flattened space."""
-        key = (tuple(shape), dtype, device)
-        coords = self._cache.get(key)
-        if coords is None:
-            grid = Grid(tuple(shape), (1.0,) * len(shape))
-            coords = grid.coords(torch.float64, device).reshape(len(shape), -1).to(dtype)  # (d, N)
-            self._cache[key] = coords
-        return coords
 
 
 def padding_widths(shape: tuple[int, ...], fraction: float) -> tuple[int, ...]:

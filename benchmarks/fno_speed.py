@@ -8,20 +8,15 @@ loss, backward, Adam step). ``speedup`` is neuraloperator's time over ours. ``/f
 layer's forward time over the bare ``rfftn + irfftn`` of its input at the same size (the floor
 that any FFT-based layer pays).
 
-``--profile`` adds, per CPU FNO row, where each side's training step goes (GEMM, GELU and FFT
-kernels, everything else) and ``speedup_bound``: the ratio we would reach if only our GEMM, GELU
-and FFT kernels cost time (``train_step_speedup_bound_min`` over the rows).
+Where each side's training step goes (GEMM, GELU, FFT, other) is ``benchmarks/fno_profile.py``.
 
     python benchmarks/fno_speed.py --quick --json runs/fno_speed.json
-    python benchmarks/fno_speed.py --profile --json runs/fno_speed.json
     python benchmarks/fno_speed.py --device cuda --dtype bf16
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
 import gc
 import json
 import math
@@ -156,7 +151,7 @@ def fft_floor(x_width: torch.Tensor):
 
 
 def run_case(
-    case: Case, device, autocast_dtype, repeats: int, generator, reference: bool, clock: str, profile: bool
+    case: Case, device, autocast_dtype, repeats: int, generator, reference: bool, clock: str
 ) -> dict[str, float]:
     ours, theirs, x, y = build(case, device, generator, reference)
     row: dict[str, float] = {}
@@ -187,86 +182,34 @@ def run_case(
         row["sciml_over_fft"] = fwd["sciml"] / fwd["fft"]
         if their_ok:
             row["neuralop_over_fft"] = fwd["neuralop"] / fwd["fft"]
-    elif profile and device.type == "cpu" and autocast_dtype is None:
-        row.update({f"profile_{key}": value for key, value in profile_row(trains, row, repeats).items()})
     return row
-
-
-#: profiler op names per kind of kernel; everything else is "other" (copies, elementwise passes,
-#: reductions, launches). neuraloperator's 1x1 convolutions are its GEMMs.
-KERNELS = {
-    "gemm": ("aten::bmm", "aten::baddbmm", "aten::baddbmm_", "aten::mm", "aten::addmm", "aten::addbmm",
-             "aten::mkldnn_convolution", "aten::convolution_backward"),
-    "gelu": ("aten::gelu", "aten::gelu_backward"),
-    "fft": ("aten::_fft_r2c", "aten::_fft_c2r", "aten::_fft_c2c"),
-}
-
-
-@contextlib.contextmanager
-def silenced_output():
-    """Send file descriptors 1 and 2 to ``/dev/null`` for the block: this torch build's profiler
-    writes start/stop log lines there from C (no setting turns them off), which would split the tables."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 1)
-        os.dup2(null, 2)
-        yield
-    finally:
-        ctypes.CDLL(None).fflush(None)  # C stdio buffers still holding the lines
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (*saved, null):
-            os.close(fd)
-
-
-def kernel_breakdown(train, steps: int) -> dict[str, float]:
-    """Milliseconds per training step by kind of kernel (:data:`KERNELS`, self time under ``torch.profiler``)."""
-    from torch.profiler import ProfilerActivity, profile
-
-    with silenced_output(), profile(activities=[ProfilerActivity.CPU]) as prof:
-        for _ in range(steps):
-            train()
-    ms = dict.fromkeys((*KERNELS, "other"), 0.0)
-    for event in prof.key_averages():
-        kind = next((k for k, names in KERNELS.items() if event.key in names), "other")
-        ms[kind] += event.self_cpu_time_total / 1e3 / steps
-    return ms
-
-
-def profile_row(trains: dict, row: dict, repeats: int) -> dict[str, float]:
-    """Where each side's training step goes (``trains``: side -> step closure, already warm).
-
-    ``speedup_bound`` is neuraloperator's step time over ours times the share of our step spent in
-    GEMM, GELU and FFT kernels: the ratio we would reach if everything else cost nothing.
-    """
-    out: dict[str, float] = {}
-    for side, train in trains.items():
-        out.update({f"{side}_{kind}_ms": value for kind, value in kernel_breakdown(train, repeats).items()})
-    total = sum(out[f"sciml_{kind}_ms"] for kind in (*KERNELS, "other"))
-    out["sciml_kernel_share"] = sum(out[f"sciml_{kind}_ms"] for kind in KERNELS) / total
-    if "neuralop_train_ms" in row:
-        out["speedup_bound"] = row["neuralop_train_ms"] / (row["sciml_train_ms"] * out["sciml_kernel_share"])
-    return out
 
 
 def fmt(value: float | None, spec: str) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
 
 
-def print_profiles(profiles: dict[str, dict[str, float]]) -> None:
-    kinds = (*KERNELS, "other")
-    print("\nwhere a training step goes (profiled ms per step; bound: our speedup if only GEMM+GELU+FFT cost time)")
-    print(f"{'case':<26}{'side':>10}" + "".join(f"{k:>10}" for k in kinds) + f"{'bound':>10}")
-    for name, prof in profiles.items():
-        for side in ("sciml", "neuralop"):
-            if f"{side}_gemm_ms" not in prof:
-                continue
-            bound = fmt(prof.get("speedup_bound"), ".2f") if side == "sciml" else ""
-            cells = "".join(f"{prof[f'{side}_{k}_ms']:>10.1f}" for k in kinds)
-            print(f"{name:<26}{side:>10}{cells}{bound:>10}")
+def run_header(device: torch.device, dtype: str, clock: str, repeats: int, reference: bool) -> dict[str, object]:
+    """What a run measured on, printed as its first line and written first into its JSON."""
+    if reference:
+        import neuralop
+
+        reference_version = neuralop.__version__
+    else:
+        reference_version = "not used (--no-reference)"
+    header = {
+        "device": str(device),
+        "dtype": dtype,
+        "torch": torch.__version__,
+        "neuralop": reference_version,
+        "threads": torch.get_num_threads(),
+        "clock": clock,
+        "allocator": ALLOCATOR,
+        "cpu": platform.processor() or platform.machine(),
+        "repeats": repeats,
+    }
+    print(" | ".join(f"{k}: {v}" for k, v in header.items()))
+    return header
 
 
 def main() -> None:
@@ -284,9 +227,6 @@ def main() -> None:
     parser.add_argument(
         "--no-reference", action="store_true", help="time sciml alone (where neuraloperator is not installed)"
     )
-    parser.add_argument(
-        "--profile", action="store_true", help="also profile each CPU FNO row: ms per step in GEMM, GELU, FFT, other"
-    )
     args = parser.parse_args()
     device = torch.device(args.device)
     if args.threads is not None:
@@ -294,37 +234,17 @@ def main() -> None:
     autocast_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
     repeats = args.repeats or (3 if args.quick else 5)
     generator = torch.Generator().manual_seed(0)
-    if args.no_reference:
-        reference_version = "not used (--no-reference)"
-    else:
-        import neuralop
-
-        reference_version = neuralop.__version__
-    header = {
-        "device": str(device),
-        "dtype": args.dtype,
-        "torch": torch.__version__,
-        "neuralop": reference_version,
-        "threads": torch.get_num_threads(),
-        "clock": args.clock,
-        "allocator": ALLOCATOR,
-        "cpu": platform.processor() or platform.machine(),
-        "repeats": repeats,
-    }
-    print(" | ".join(f"{k}: {v}" for k, v in header.items()))
+    header = run_header(device, args.dtype, args.clock, repeats, reference=not args.no_reference)
     columns = ("case", "fwd ms", "np fwd ms", "fwd x", "train ms", "np train ms", "train x", "/fft", "np /fft", "diff")
     print(f"{columns[0]:<26}" + "".join(f"{c:>12}" for c in columns[1:]))
     flat: dict[str, object] = dict(header)
-    profiles: dict[str, dict[str, float]] = {}
     for case in [c for c in cases(args.quick) if args.only in c.name]:
         shortfall = memory_shortfall(case, device)
         if shortfall:
             flat[f"{case.name}_skipped"] = shortfall
             print(f"{case.name:<26}  {shortfall}", flush=True)
             continue
-        row = run_case(
-            case, device, autocast_dtype, repeats, generator, not args.no_reference, args.clock, args.profile
-        )
+        row = run_case(case, device, autocast_dtype, repeats, generator, not args.no_reference, args.clock)
         flat.update({f"{case.name}_{key}": value for key, value in row.items()})
         cells = (
             fmt(row.get("sciml_fwd_ms"), ".1f"),
@@ -338,23 +258,16 @@ def main() -> None:
             fmt(row.get("max_abs_diff"), ".1e"),
         )
         print(f"{case.name:<26}" + "".join(f"{c:>12}" for c in cells), flush=True)
-        if "profile_sciml_gemm_ms" in row:
-            profiles[case.name] = {key[len("profile_"):]: v for key, v in row.items() if key.startswith("profile_")}
         if args.json:  # after every row, so that a run stopped part-way keeps what it measured
             write_json(args.json, flat)
-    if profiles:
-        print_profiles(profiles)
     train = [v for k, v in flat.items() if k.endswith("_train_speedup")]
     floor = [v for k, v in flat.items() if k.endswith("_sciml_over_fft")]
     flat["train_step_speedup_vs_neuralop_min"] = min(train) if train else None
     flat["fwd_speedup_vs_neuralop_min"] = min((v for k, v in flat.items() if k.endswith("_fwd_speedup")), default=None)
     flat["spectral_conv_over_fft_floor_max"] = max(floor) if floor else None
-    bounds = [v for k, v in flat.items() if k.endswith("_profile_speedup_bound")]
-    flat["train_step_speedup_bound_min"] = min(bounds) if bounds else None
     print(
         f"train-step speedup vs neuralop, min over rows: {fmt(flat['train_step_speedup_vs_neuralop_min'], '.2f')}; "
         f"spectral conv / FFT floor, max: {fmt(flat['spectral_conv_over_fft_floor_max'], '.2f')}"
-        + (f"; kernel bound, min: {fmt(min(bounds), '.2f')}" if bounds else "")
     )
     if args.json:
         write_json(args.json, flat)

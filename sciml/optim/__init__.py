@@ -1,9 +1,37 @@
 """Physics-aware optimizers over named loss terms.
 
-- :func:`conflict_free`: one update with equal positive cosine to every term's gradient (ConFIG,
-  Liu, Chu, Thuerey, ICLR 2025).
+Every optimizer here is a ``torch.optim.Optimizer`` whose ``step(closure)`` takes a closure that
+returns named scalar loss terms, ``{"pde": ..., "bc": ..., "ic": ...}``, back-propagates what its
+rule needs and returns the terms as first evaluated, detached (see :mod:`sciml.optim.terms`).
+Each update rule is also a pure function:
+
+- :func:`conflict_free` / :class:`ConFIG`: one update with equal positive cosine to every term's
+  gradient (Liu, Chu, Thuerey, ICLR 2025);
+- :func:`pseudo_momentum` / :class:`MConFIG`: ConFIG on per-term momenta, one term
+  back-propagated per step;
+- :func:`multi_adam` / :class:`MultiAdam`: Adam moments per group of terms, the normalised updates
+  averaged (Yao et al., ICML 2023);
+- :class:`Adam`, :class:`LBFGS`: torch's, on the weighted sum of the terms, as baselines.
 """
 
+from sciml.optim.baselines import LBFGS, Adam
+from sciml.optim.config import ConFIG
 from sciml.optim.conflict_free import conflict_free
+from sciml.optim.inner import AbstractInnerUpdate
+from sciml.optim.m_config import MConFIG, pseudo_momentum
+from sciml.optim.multiadam import MultiAdam, default_groups, multi_adam
+from sciml.optim.terms import Closure
 
-__all__ = ["conflict_free"]
+__all__ = [
+    "LBFGS",
+    "AbstractInnerUpdate",
+    "Adam",
+    "Closure",
+    "ConFIG",
+    "MConFIG",
+    "MultiAdam",
+    "conflict_free",
+    "default_groups",
+    "multi_adam",
+    "pseudo_momentum",
+]

@@ -1,8 +1,4 @@
-"""The ``sciml`` command line: ``sciml generate`` writes a dataset file, ``sciml info`` describes one.
-
-Every bad argument or file ends in a one-line error on stderr and a non-zero exit status, never
-a traceback; tracebacks are left for bugs.
-"""
+"""``sciml generate`` writes a dataset file, ``sciml info`` describes one."""
 
 from __future__ import annotations
 
@@ -17,39 +13,16 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from sciml.cli.common import CommandError, int_at_least
 from sciml.data import DatasetError, DatasetInfo, DatasetWriter, part_path, read_info, subsample_factors
 from sciml.problem import AbstractProblem
 from sciml.registry import PROBLEMS
-
-
-class CommandError(Exception):
-    """A user error: printed as one line, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but usage errors are one line (argparse prints the usage block first)."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _problem_name(text: str) -> str:
     if text not in PROBLEMS:
         raise argparse.ArgumentTypeError(f"unknown problem {text!r} (known: {', '.join(PROBLEMS)})")
     return text
-
-
-def _int_at_least(low: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or value < low:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
-        return value
-
-    return parse
 
 
 def _param(text: str) -> tuple[str, str]:
@@ -196,19 +169,17 @@ def _accepts(problem: AbstractProblem, resolution: int) -> bool:
     return True
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="sciml", description="Physics-informed scientific machine learning in PyTorch.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Register ``generate`` and ``info`` on the top-level parser's subcommands."""
     gen = commands.add_parser("generate", help="generate a dataset file (atomic; rerun to resume)",
                               description="Sample inputs, solve them and write one HDF5 file; an interrupted "
                                           "run leaves FILE.part, which the same command resumes.")
     gen.add_argument("problem", type=_problem_name, metavar="PROBLEM", help=f"one of: {', '.join(PROBLEMS)}")
-    gen.add_argument("--n", type=_int_at_least(1), required=True, help="number of samples")
-    gen.add_argument("--resolution", type=_int_at_least(1), required=True, help="grid points per space axis")
-    gen.add_argument("--seed", type=_int_at_least(0), required=True, help="base seed; sample i uses (seed, i)")
+    gen.add_argument("--n", type=int_at_least(1), required=True, help="number of samples")
+    gen.add_argument("--resolution", type=int_at_least(1), required=True, help="grid points per space axis")
+    gen.add_argument("--seed", type=int_at_least(0), required=True, help="base seed; sample i uses (seed, i)")
     gen.add_argument("--out", type=Path, required=True, metavar="FILE", help="output file; must not exist")
-    gen.add_argument("--chunk", type=_int_at_least(1), default=None,
+    gen.add_argument("--chunk", type=int_at_least(1), default=None,
                      help="samples per solver call (default: 32, or the one recorded in FILE.part)")
     gen.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
                      help="override a problem parameter (JSON value); repeatable")
@@ -219,18 +190,3 @@ def _parser() -> argparse.ArgumentParser:
     inf = commands.add_parser("info", help="describe a dataset file", description="Print what a dataset holds.")
     inf.add_argument("file", metavar="FILE", help="a dataset file (or the FILE whose FILE.part is in progress)")
     inf.set_defaults(run=info)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run ``sciml`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser = _parser()
-    args = parser.parse_args(argv)
-    args.argv, args.prog = argv, f"sciml {args.command}"
-    try:
-        return args.run(args)
-    except CommandError as err:
-        print(f"{args.prog}: error: {err}", file=sys.stderr)
-        return 2
-

@@ -56,6 +56,9 @@ class Adam(torch.optim.Adam):
         self.weights = check_weights(weights, self.terms, "Adam")
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
+    def __getstate__(self) -> dict[str, Any]:
+        return self.__dict__.copy()  # torch's keeps only defaults, state and param_groups, not terms and weights
+
     def step(self, closure: Closure) -> dict[str, Tensor]:  # type: ignore[override]
         """Evaluate the terms, back-propagate their weighted sum, take an Adam step; return the terms."""
         with torch.enable_grad():
@@ -110,6 +113,9 @@ class LBFGS(torch.optim.LBFGS):
             history_size=history_size,
             line_search_fn=line_search_fn,
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self.__dict__.copy()  # torch's keeps only defaults, state and param_groups, not terms and weights
 
     def step(self, closure: Closure) -> dict[str, Tensor]:  # type: ignore[override]
         """Run L-BFGS iterations on the weighted sum; return the terms as first evaluated."""

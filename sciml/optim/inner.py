@@ -55,6 +55,9 @@ class AbstractInnerUpdate(Optimizer):
         self._share_inner()
         flat_params(self.param_groups, who)
 
+    def __getstate__(self) -> dict[str, Any]:
+        return self.__dict__.copy()  # torch's keeps only defaults, state and param_groups, not terms and inner
+
     def _share_inner(self) -> None:
         self.param_groups = self.inner.param_groups
         self.state = self.inner.state

@@ -134,6 +134,9 @@ class MultiAdam(Optimizer):
         self.groups = _check_groups(default_groups(self.terms) if groups is None else groups, self.terms)
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay})
 
+    def __getstate__(self) -> dict[str, Any]:
+        return self.__dict__.copy()  # torch's keeps only defaults, state and param_groups, not terms and groups
+
     def step(self, closure: Closure) -> dict[str, Tensor]:  # type: ignore[override]
         """Evaluate the terms, take one gradient per group, apply :func:`multi_adam`; return the terms."""
         params = [p for group in self.param_groups for p in group["params"] if p.requires_grad]

@@ -114,6 +114,19 @@ def test_state_dict_round_trip_continues_bit_identically(name, quadratic):
     assert torch.equal(resumed.theta(), problem.theta())
 
 
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_deepcopy_of_model_and_optimizer_continues_identically(name, quadratic):
+    problem = quadratic(("pde", "bc"))
+    optimizer = OPTIMIZERS[name][0](problem.parameters(), ("pde", "bc"))
+    for _ in range(3):
+        optimizer.step(problem.terms)
+    twin, twin_optimizer = copy.deepcopy((problem, optimizer))  # one memo: the copy steps the copied model
+    for _ in range(3):
+        optimizer.step(problem.terms)
+        twin_optimizer.step(twin.terms)
+    assert torch.equal(twin.theta(), problem.theta())
+
+
 def test_config_applies_the_conflict_free_direction_with_the_inner_optimizer(quadratic):
     problem = quadratic(("pde", "bc", "ic"))
     terms = problem.terms()

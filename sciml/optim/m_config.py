@@ -122,8 +122,8 @@ class MConFIG(AbstractInnerUpdate):
     Notes
     -----
     The closure still evaluates every term (it returns them all), but only one is back-propagated.
-    ``state_dict()`` is the inner optimizer's plus an ``"m_config"`` entry holding the step count
-    and the moments, so a resumed run continues bit for bit.
+    ``state_dict()`` is the inner optimizer's plus an ``"m_config"`` entry holding the term names,
+    the step count and the moments, so a resumed run continues bit for bit.
     """
 
     def __init__(
@@ -147,17 +147,15 @@ class MConFIG(AbstractInnerUpdate):
         if ridge is not None and not ridge >= 0:
             raise ValueError(f"MConFIG: ridge must be >= 0, got {ridge}")
         self.betas, self.eps, self.ridge = (float(beta1), float(beta2)), float(eps), ridge
-        params = self._params()
-        n = sum(p.numel() for p in params)
-        like = {"dtype": params[0].dtype, "device": params[0].device}
         self.steps = 0
-        self.exp_avgs = torch.zeros(len(self.terms), n, **like)  # (m, N)
-        self.pseudo_avg = torch.zeros(n, **like)  # (N,)
-        self.pseudo_avg_sq = torch.zeros(n, **like)  # (N,)
+        # "exp_avgs" (m, N), "pseudo_avg" (N,), "pseudo_avg_sq" (N,); made at the first step, like
+        # torch's optimizer state, so that the model may still move to another device before it
+        self.moments: dict[str, Tensor] = {}
 
     def step(self, closure: Closure) -> dict[str, Tensor]:  # type: ignore[override]
         """Evaluate the terms, back-propagate the one whose turn it is, step; return the terms."""
         params = self._params()
+        moments = self._moments(params)
         m = len(self.terms)
         index = self.steps % m
         with torch.enable_grad():
@@ -167,7 +165,7 @@ class MConFIG(AbstractInnerUpdate):
         counts = [(taken - i + m - 1) // m for i in range(m)]
         beta1, beta2 = self.betas
         direction = pseudo_momentum(
-            grad, index, self.exp_avgs, self.pseudo_avg, self.pseudo_avg_sq,
+            grad, index, moments["exp_avgs"], moments["pseudo_avg"], moments["pseudo_avg_sq"],
             counts=counts, step=taken - m + 1, beta1=beta1, beta2=beta2, eps=self.eps, ridge=self.ridge,
         )  # fmt: skip
         if direction is not None:
@@ -175,27 +173,37 @@ class MConFIG(AbstractInnerUpdate):
         self.steps = taken
         return detached(terms)
 
+    def _moments(self, params: list[Tensor]) -> dict[str, Tensor]:
+        n = sum(p.numel() for p in params)
+        if not self.moments:
+            like = {"dtype": params[0].dtype, "device": params[0].device}
+            self.moments = {
+                "exp_avgs": torch.zeros(len(self.terms), n, **like),
+                "pseudo_avg": torch.zeros(n, **like),
+                "pseudo_avg_sq": torch.zeros(n, **like),
+            }
+        self.moments = {key: value.to(params[0]) for key, value in self.moments.items()}  # no-op unless moved
+        if self.moments["exp_avgs"].shape != (len(self.terms), n):
+            raise ValueError(
+                f"MConFIG: the moments have shape {tuple(self.moments['exp_avgs'].shape)}, but there are "
+                f"{len(self.terms)} terms and {n} parameters"
+            )
+        return self.moments
+
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
-        state["m_config"] = {
-            "steps": self.steps,
-            "exp_avgs": self.exp_avgs,
-            "pseudo_avg": self.pseudo_avg,
-            "pseudo_avg_sq": self.pseudo_avg_sq,
-        }
+        state["m_config"] = {"terms": list(self.terms), "steps": self.steps, **self.moments}
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         if "m_config" not in state_dict:
             raise KeyError("MConFIG.load_state_dict: state_dict has no 'm_config' entry (it was not saved by MConFIG)")
-        saved = state_dict["m_config"]
-        if tuple(saved["exp_avgs"].shape) != tuple(self.exp_avgs.shape):
+        saved = dict(state_dict["m_config"])
+        if tuple(saved.pop("terms")) != self.terms:
             raise ValueError(
-                f"MConFIG.load_state_dict: saved moments have shape {tuple(saved['exp_avgs'].shape)}, "
-                f"expected {tuple(self.exp_avgs.shape)} ({len(self.terms)} terms x parameters)"
+                f"MConFIG.load_state_dict: the state was saved for terms {tuple(state_dict['m_config']['terms'])}, "
+                f"this optimizer has terms {self.terms}"
             )
         super().load_state_dict({key: value for key, value in state_dict.items() if key != "m_config"})
-        self.steps = int(saved["steps"])
-        self.exp_avgs.copy_(saved["exp_avgs"])
-        self.pseudo_avg.copy_(saved["pseudo_avg"])
-        self.pseudo_avg_sq.copy_(saved["pseudo_avg_sq"])
+        self.steps = int(saved.pop("steps"))
+        self.moments = {key: value.clone() for key, value in saved.items()}

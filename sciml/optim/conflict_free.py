@@ -29,7 +29,7 @@ def conflict_free(grads: Tensor, *, ridge: float | None = None) -> Tensor:
     tiny ridge :math:`\lambda`, so that parallel gradients (a singular Gram matrix) need no
     rank-revealing least-squares driver; ``torch.linalg.solve`` runs on any device. The Gram matrix
     squares the condition number of :math:`U`, and conflicting gradients make it ill-conditioned
-    (condition numbers of 1e5 are common with three or more terms), so it is formed and solved in
+    (random conflicting gradients in a few dimensions already reach 1e5), so it is formed and solved in
     float64 whatever the gradients' dtype: in float32 the equal cosines would be lost. That costs an
     ``(m, N)`` float64 copy of the gradients.
 
@@ -45,8 +45,8 @@ def conflict_free(grads: Tensor, *, ridge: float | None = None) -> Tensor:
 
     For ``m >= 3``, a set with no solution of :math:`U x = 1_m` at all (an exactly opposed pair among
     them, say) is outside this rule: the ridge solution along the inconsistent direction is rounding
-    error divided by :math:`\lambda`, and the update means nothing. Gradients opposed to within
-    rounding are not met in training; nearly opposed ones are solved accurately.
+    error divided by :math:`\lambda`, and the update means nothing. Nearly opposed gradients are
+    solved to the accuracy of the float64 Gram matrix.
 
     A zero gradient has no direction: its row of :math:`U` is zero, it drops out of the solve and the
     length, and the others are combined as if it were absent.

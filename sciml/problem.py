@@ -100,6 +100,11 @@ class AbstractProblem(abc.ABC):
     def solution_residual(self, u: Tensor, a: Tensor, grid: Grid, d: AbstractGridDiff | None = None) -> Tensor:
         """The residual of ``u`` in :meth:`solve`'s layout on ``grid``: what a trained operator's output is checked with."""
 
+    @property
+    def has_solution_residual(self) -> bool:
+        """Whether :meth:`solution_residual` exists for :meth:`solve`'s layout (not for one frame of an evolution)."""
+        return True
+
     def differentiator(self, grid: Grid, time: Grid | None = None) -> AbstractGridDiff:
         """The grid differentiator that fits ``grid`` (and a time grid): spectral on periodic grids, else second-order differences.
 
@@ -222,6 +227,10 @@ class AbstractEvolutionProblem(AbstractProblem):
                              f"got {tuple(u.shape)} and {tuple(a.shape)}")
         return torch.cat([a.unsqueeze(2), u.unflatten(1, (c, self.n_frames))], dim=2)  # (B, C, n_frames + 1, *S)
 
+    @property
+    def has_solution_residual(self) -> bool:
+        return self.n_frames >= 2
+
     def solution_residual(self, u: Tensor, a: Tensor, grid: Grid, d: AbstractGridDiff | None = None) -> Tensor:
         """The residual of the trajectory ``(a, u)``: ``(B, C', n_frames + 1, *S)``, time by differences over the frames.
 
@@ -229,7 +238,7 @@ class AbstractEvolutionProblem(AbstractProblem):
         derivative's error then scales with the frame interval to the power of its order.
         """
         self.check_grid(grid)
-        if self.n_frames < 2:
+        if not self.has_solution_residual:
             raise ValueError(f"{type(self).__name__}: a residual of solve's output needs n_frames >= 2 frames "
                              f"(u0 -> u(T) alone has no time derivative), got n_frames={self.n_frames}")
         d = self.differentiator(grid, self.time_grid(self.n_frames + 1)) if d is None else d

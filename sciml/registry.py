@@ -5,6 +5,7 @@ models and the built-in problems, and nothing in the core imports it (tests/test
 """
 
 from sciml.models import FNO, TFNO
+from sciml.optim import LBFGS, Adam, ConFIG, MConFIG, MultiAdam
 from sciml.problems import Burgers, Darcy, NavierStokes, Poisson
 
 PROBLEMS = {
@@ -17,4 +18,12 @@ PROBLEMS = {
 MODELS = {
     "fno": FNO,
     "tfno": TFNO,
+}
+
+OPTIMIZERS = {
+    "adam": Adam,
+    "lbfgs": LBFGS,
+    "config": ConFIG,
+    "mconfig": MConFIG,
+    "multiadam": MultiAdam,
 }

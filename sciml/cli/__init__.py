@@ -1,4 +1,4 @@
-"""The ``sciml`` command line: ``generate`` and ``info`` (datasets).
+"""The ``sciml`` command line: ``generate`` and ``info`` (datasets), ``train`` and ``eval`` (runs).
 
 Every bad argument or file ends in a one-line error on stderr and a non-zero exit status, never a
 traceback; tracebacks are left for bugs. Each command module registers its subcommands with
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from sciml.cli import data
+from sciml.cli import data, train
 from sciml.cli.common import CommandError, Parser
 from sciml.cli.data import build_problem
 
@@ -20,6 +20,7 @@ def _parser() -> Parser:
     parser = Parser(prog="sciml", description="Physics-informed scientific machine learning in PyTorch.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data.add_commands(commands)
+    train.add_commands(commands)
     return parser
 
 

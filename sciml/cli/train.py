@@ -1,0 +1,240 @@
+"""``sciml train`` trains a model from a configuration into a run directory; ``sciml eval`` evaluates a run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+import sys
+import tomllib
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from sciml.cli.build import Split, build_model, build_optimizer, build_scheduler, load_split
+from sciml.cli.common import CommandError
+from sciml.cli.config import ConfigError, DataConfig, RunConfig, Source, load_config, parse_config, shipped_configs
+from sciml.data import UnitGaussianNormalizer
+from sciml.metrics import evaluate_operator, predict
+from sciml.plot import error_vs_resolution, fields
+from sciml.train import Batches, NonFiniteLoss, OperatorObjective, Progress, RunDirectory, fit, set_rng_state
+from sciml.train.distributed import rank_and_world, setup, teardown
+
+__all__ = ["add_commands"]
+
+
+def _device(name: str) -> torch.device:
+    try:
+        device = torch.device(name)
+    except RuntimeError as err:
+        raise CommandError(f"train.device: {err}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise CommandError(f"train.device: {name!r} asked, but no CUDA device is available")
+    if device.type not in ("cpu", "cuda"):
+        raise CommandError(f"train.device: {name!r} is not supported (cpu or cuda)")
+    return device
+
+
+def _normalizers(split: Split, config: DataConfig) -> dict[str, UnitGaussianNormalizer | None]:
+    return {
+        "input_normalizer": UnitGaussianNormalizer.fit(split.inputs) if config.normalize_inputs else None,
+        "output_normalizer": UnitGaussianNormalizer.fit(split.targets) if config.normalize_outputs else None,
+    }
+
+
+def _first_difference(a: dict, b: dict, prefix: str = "") -> str | None:
+    for key in sorted(set(a) | set(b)):
+        x, y = a.get(key), b.get(key)
+        if isinstance(x, dict) and isinstance(y, dict):
+            found = _first_difference(x, y, f"{prefix}{key}.")
+            if found:
+                return found
+        elif x != y:
+            return f"{prefix}{key} (run: {x!r}, now: {y!r})"
+    return None
+
+
+def _prepare_directory(out: Path, config: RunConfig, resume: bool, overwrite: bool) -> None:
+    """Refuse to clobber a run unless asked; on resume, insist on the same configuration."""
+    holds_run = (out / "config.toml").exists()
+    if resume:
+        if not (holds_run and (out / "checkpoint.pt").exists()):
+            raise CommandError(f"--resume: {out} holds no run to resume (no config.toml and checkpoint.pt)")
+        stored = tomllib.loads((out / "config.toml").read_text())
+        difference = _first_difference(stored, config.to_dict())
+        if difference:
+            raise CommandError(f"--resume: {out} was run with another configuration: {difference}")
+    elif out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise CommandError(f"{out} already holds {'a run' if holds_run else 'files'}; --resume continues a run, "
+                               "--overwrite replaces it")
+        if not holds_run:
+            raise CommandError(f"--overwrite: {out} is not a run directory (no config.toml); not deleting it")
+        shutil.rmtree(out)
+
+
+def train(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config, args.set)
+    except ConfigError as err:
+        raise CommandError(str(err)) from None
+    out = Path(args.out)
+    _prepare_directory(out, config, args.resume, args.overwrite)
+    device = setup(_device(config.train.device))
+    rank, world = rank_and_world()
+    try:
+        return _train(args, config, out, device, rank, world)
+    finally:
+        teardown()
+
+
+def _train(args, config: RunConfig, out: Path, device: torch.device, rank: int, world: int) -> int:
+    torch.manual_seed(config.train.seed)
+    try:
+        train_split = load_split(config.data.train, config.data, config.data.n_train, "data.train")
+        test_split = load_split(config.data.test, config.data, config.data.n_test, "data.test")
+        if test_split.inputs.shape[1:2] != train_split.inputs.shape[1:2] or test_split.targets.shape[1:2] != train_split.targets.shape[1:2]:
+            raise ConfigError(f"data.test: its channels {test_split.inputs.shape[1]} -> {test_split.targets.shape[1]} differ "
+                              f"from data.train's {train_split.inputs.shape[1]} -> {train_split.targets.shape[1]}")
+        norms = _normalizers(train_split, config.data)
+        model = build_model(config.model, train_split.inputs.shape[1], train_split.targets.shape[1], config.train.seed).to(device)
+        problem = train_split.problem if config.loss.weights.get("pde", 0) > 0 else None
+        if config.loss.weights.get("pde", 0) > 0 and (problem is None or not problem.has_solution_residual):
+            raise ConfigError("loss.weights.pde: the training data's problem offers no residual of its solutions "
+                              "(unknown problem, frames split off as inputs, or a single frame)")
+        objective = OperatorObjective(config.loss.weights, config.loss.data, train_split.grid, problem,
+                                      *(n.to(device) if n is not None else None for n in norms.values()))
+        optimizer = build_optimizer(config.train, list(model.parameters()), objective.terms)
+    except ConfigError as err:
+        raise CommandError(str(err)) from None
+    inputs = train_split.inputs if norms["input_normalizer"] is None else norms["input_normalizer"].encode(train_split.inputs)
+    batches = Batches(inputs.to(device), train_split.targets.to(device), config.train.batch_size, config.train.seed,
+                      rank=rank, world_size=world)
+    scheduler = build_scheduler(config.train, optimizer, len(batches))
+    progress, resume_step = None, None
+    if args.resume:
+        state = torch.load(out / "checkpoint.pt", map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(state["scheduler"])
+        set_rng_state(state["rng"])
+        progress = Progress(**state["progress"])
+        resume_step = progress.step
+    run = RunDirectory(out, resume_step) if rank == 0 else None
+    if run is not None and not args.resume:
+        run.write_config(config.to_dict())
+    ddp = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+
+    def evaluate() -> dict[str, float]:
+        metrics = evaluate_operator(model, test_split.inputs, test_split.targets, test_split.grid, batch_size=config.train.batch_size, **norms)
+        return {f"test_{key}": value for key, value in metrics.items()}
+
+    extra = {name: n.state_dict() for name, n in norms.items() if n is not None}
+    extra["train_grid"] = list(train_split.grid.shape)
+    if rank == 0:
+        print(f"training {config.model['name']} ({sum(p.numel() for p in model.parameters())} parameters) on "
+              f"{train_split.description}; testing on {test_split.description}", file=sys.stderr)
+    try:
+        progress = fit(ddp, optimizer, objective, batches, config.train.epochs, scheduler=scheduler, evaluate=evaluate,
+                       eval_every=config.train.eval_every, run=run, checkpoint_every=config.train.checkpoint_every,
+                       extra_state=extra, precision=config.train.precision, progress=progress, show_progress=not args.quiet)
+    except NonFiniteLoss as err:
+        raise CommandError(f"{err}; stopped before the update ({out / 'checkpoint.pt'} holds the last saved step)") from None
+    except KeyboardInterrupt:
+        command = shlex.join(["sciml", *[a for a in args.argv if a != "--overwrite"], *([] if args.resume else ["--resume"])])
+        print(f"{args.prog}: interrupted; {out / 'checkpoint.pt'} holds the last saved step; resume with: {command}", file=sys.stderr)
+        return 130
+    if run is not None:
+        prediction = predict(model, test_split.inputs[:3], **norms)
+        fields(test_split.inputs[:3], test_split.targets[:3], prediction, out / "plots" / "test_samples.png", title=str(out))
+        final = run.rows[-1]
+        print(f"trained {out}: {progress.epoch} epochs, {progress.step} steps, {progress.elapsed:.1f} s; "
+              f"test relative L2 {final['test_rel_l2']:.4g}")
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    run = Path(args.run_dir)
+    if not ((run / "config.toml").is_file() and (run / "checkpoint.pt").is_file()):
+        raise CommandError(f"{run} is not a run directory (it needs config.toml and checkpoint.pt)")
+    try:
+        config = parse_config(tomllib.loads((run / "config.toml").read_text()))
+    except (ConfigError, tomllib.TOMLDecodeError) as err:
+        raise CommandError(f"{run / 'config.toml'}: {err}") from None
+    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
+    norms = {name: UnitGaussianNormalizer.from_state_dict(state[name]) if name in state else None
+             for name in ("input_normalizer", "output_normalizer")}
+
+    def split_at(resolution: int | None) -> Split:
+        data = DataConfig(train=Source(path=args.data), test=Source(path=args.data), resolution=resolution,
+                          input_frames=config.data.input_frames)
+        try:
+            return load_split(data.test, data, None, "--data")
+        except ConfigError as err:
+            raise CommandError(str(err)) from None
+
+    split = split_at(None)
+    try:
+        model = build_model(config.model, split.inputs.shape[1], split.targets.shape[1], 0)
+        model.load_state_dict(state["model"])
+    except (ConfigError, RuntimeError) as err:
+        raise CommandError(f"the run's model does not fit {args.data}: {str(err).splitlines()[0]}") from None
+    metrics = evaluate_operator(model, split.inputs, split.targets, split.grid, problem=split.problem, **norms)
+    resolutions, errors = [split.grid.shape[0]], [metrics["rel_l2"]]
+    for resolution in args.resolution:
+        coarse = split_at(resolution)
+        error = evaluate_operator(model, coarse.inputs, coarse.targets, coarse.grid, **norms)["rel_l2"]
+        metrics[f"rel_l2_at_{resolution}"] = error
+        resolutions.append(resolution)
+        errors.append(error)
+    print(f"{run} on {split.description}")
+    for key, value in metrics.items():
+        print(f"  {key:<16} {value:.4g}")
+    plots = run / "plots"
+    fields(split.inputs[:4], split.targets[:4], predict(model, split.inputs[:4], **norms), plots / "eval_samples.png", title=str(args.data))
+    if args.resolution:
+        order = sorted(range(len(resolutions)), key=resolutions.__getitem__)
+        error_vs_resolution([resolutions[i] for i in order], [errors[i] for i in order], plots / "eval_resolution.png",
+                            trained_at=state.get("train_grid", [None])[0])
+    if args.json:
+        Path(args.json).write_text(json.dumps(metrics, indent=1) + "\n")
+    return 0
+
+
+def _resolution(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"expected a resolution >= 2, got {text!r}")
+    return value
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Register ``train`` and ``eval`` on the top-level parser's subcommands."""
+    tr = commands.add_parser("train", help="train a model from a configuration into a run directory",
+                             description="Train from a TOML configuration (a path or a shipped name: "
+                                         f"{', '.join(shipped_configs())}); writes config.toml, metrics.csv, checkpoint.pt "
+                                         "and plots/ into RUN_DIR.")
+    tr.add_argument("config", metavar="CONFIG", help="a TOML file or the name of a shipped config")
+    tr.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="override a configuration key (the value is TOML); repeatable")
+    tr.add_argument("--out", required=True, metavar="RUN_DIR", help="the run directory")
+    tr.add_argument("--resume", action="store_true", help="continue the interrupted run in RUN_DIR")
+    tr.add_argument("--overwrite", action="store_true", help="replace the run in RUN_DIR")
+    tr.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    tr.set_defaults(run=train)
+
+    ev = commands.add_parser("eval", help="evaluate a run on a dataset, at its resolution and finer ones",
+                             description="Relative L2 and H1 errors, the PDE residual of the predictions next to the "
+                                         "reference's, and zero-shot errors at other resolutions; plots into RUN_DIR/plots.")
+    ev.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by sciml train")
+    ev.add_argument("--data", required=True, metavar="FILE", help="a dataset file")
+    ev.add_argument("--resolution", type=_resolution, action="append", default=[], metavar="R",
+                    help="also evaluate at R points per axis (subsampled from the file); repeatable")
+    ev.add_argument("--json", metavar="PATH", help="write the metrics as one flat JSON object")
+    ev.set_defaults(run=evaluate)

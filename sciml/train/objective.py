@@ -1,0 +1,77 @@
+"""The loss terms of operator learning: data misfit and, optionally, the problem's residual on the prediction."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from sciml.data import UnitGaussianNormalizer
+from sciml.diff import FiniteDiff
+from sciml.losses import relative_h1, relative_lp, residual_loss
+from sciml.problem import AbstractProblem
+from sciml.spectral import Grid
+
+__all__ = ["OperatorObjective"]
+
+
+class OperatorObjective:
+    r"""Per-sample named loss terms of an operator's prediction ``model(a)`` against the reference ``u``.
+
+    - ``"data"``: the relative :math:`L^2` (``data="l2"``) or :math:`H^1` (``"h1"``, second-order
+      differences as neuraloperator's ``H1Loss``) error of the decoded prediction;
+    - ``"pde"``: the mean square of ``problem.solution_residual`` on the decoded prediction (PINO).
+
+    Each term is multiplied by its weight; terms of weight 0 are not computed. The model sees
+    normalized inputs; its output is decoded before any term, so the errors are in physical units.
+
+    Parameters
+    ----------
+    weights
+        ``{"data": w_data, "pde": w_pde}``.
+    data
+        ``"l2"`` or ``"h1"``.
+    grid
+        The grid of the fields (for ``"h1"`` and ``"pde"``).
+    problem
+        Needed for ``"pde"``.
+    input_normalizer, output_normalizer
+        Fitted on the training split, or ``None``.
+    """
+
+    def __init__(self, weights: dict[str, float], data: str = "l2", grid: Grid | None = None,
+                 problem: AbstractProblem | None = None, input_normalizer: UnitGaussianNormalizer | None = None,
+                 output_normalizer: UnitGaussianNormalizer | None = None):
+        self.weights = {name: float(w) for name, w in weights.items() if w > 0}
+        unknown = set(self.weights) - {"data", "pde"}
+        if unknown or not self.weights:
+            raise ValueError(f"OperatorObjective: weights must give data and/or pde a positive weight, got {weights}")
+        if data not in ("l2", "h1"):
+            raise ValueError(f"OperatorObjective: data must be 'l2' or 'h1', got {data!r}")
+        if (data == "h1" or "pde" in self.weights) and grid is None:
+            raise ValueError("OperatorObjective: the h1 and pde terms need the grid")
+        if "pde" in self.weights and problem is None:
+            raise ValueError("OperatorObjective: the pde term needs the problem")
+        self.data, self.grid, self.problem = data, grid, problem
+        self.input_normalizer, self.output_normalizer = input_normalizer, output_normalizer
+        self.diff = FiniteDiff(grid, order=2) if data == "h1" else None
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return tuple(self.weights)
+
+    def predict(self, model: nn.Module, a: Tensor) -> Tensor:
+        """The decoded prediction for normalized inputs ``a`` ``(B, C_in, *S)``."""
+        u = model(a)
+        return u if self.output_normalizer is None else self.output_normalizer.decode(u)
+
+    def __call__(self, model: nn.Module, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
+        """``{term: (B,)}`` for a batch of normalized inputs ``a`` and reference solutions ``u`` in physical units."""
+        a, u = batch
+        prediction = self.predict(model, a)
+        terms = {}
+        if "data" in self.weights:
+            error = relative_h1(prediction, u, self.diff) if self.data == "h1" else relative_lp(prediction, u)
+            terms["data"] = self.weights["data"] * error
+        if "pde" in self.weights:
+            raw = a if self.input_normalizer is None else self.input_normalizer.decode(a)
+            terms["pde"] = self.weights["pde"] * residual_loss(self.problem, prediction.float(), raw.float(), self.grid)
+        return terms

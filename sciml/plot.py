@@ -55,18 +55,19 @@ def fields(a: Tensor, truth: Tensor, prediction: Tensor, path: str | Path, title
     fig, axes = plt.subplots(rows, 4, figsize=(13, 2.6 * rows), squeeze=False)
     for i in range(rows):
         error = prediction[i, -1] - truth[i, -1]
-        low, high = min(truth[i, -1].min(), prediction[i, -1].min()), max(truth[i, -1].max(), prediction[i, -1].max())
-        bound = error.abs().max()
+        low = min(truth[i, -1].min().item(), prediction[i, -1].min().item())
+        high = max(truth[i, -1].max().item(), prediction[i, -1].max().item())
+        bound = error.abs().max().item()
         # truth and prediction share one colour scale; the error's is symmetric about zero
         panels = ((a[i, 0], "viridis", None, None), (truth[i, -1], "viridis", low, high),
                   (prediction[i, -1], "viridis", low, high), (error, "RdBu_r", -bound, bound))
         for ax, (field, cmap, vmin, vmax), name in zip(axes[i], panels, ("input", "truth", "prediction", "error")):
             if field.ndim == 1:
-                ax.plot(torch.linspace(0, 1, field.numel()), field)
+                ax.plot(torch.linspace(0, 1, field.numel()).numpy(), field.numpy())
                 if vmin is not None:
-                    ax.set_ylim(float(vmin), float(vmax))
+                    ax.set_ylim(vmin, vmax)
             else:
-                image = ax.imshow(field.T, origin="lower", extent=(0, 1, 0, 1), cmap=cmap, vmin=vmin, vmax=vmax)
+                image = ax.imshow(field.T.numpy(), origin="lower", extent=(0, 1, 0, 1), cmap=cmap, vmin=vmin, vmax=vmax)
                 fig.colorbar(image, ax=ax, fraction=0.046)
                 ax.set_xticks([])
                 ax.set_yticks([])

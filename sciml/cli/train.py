@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import shutil
@@ -93,6 +94,9 @@ def train(args: argparse.Namespace) -> int:
 def _train(args, config: RunConfig, out: Path, device: torch.device, rank: int, world: int) -> int:
     torch.manual_seed(config.train.seed)
     try:
+        # the model's and the optimizer's keys are checked before any data is generated
+        probe = build_model(config.model, 1, 1, config.train.seed)
+        build_optimizer(config.train, list(probe.parameters()), config.loss.terms)
         train_split = load_split(config.data.train, config.data, config.data.n_train, "data.train")
         test_split = load_split(config.data.test, config.data, config.data.n_test, "data.test")
         if test_split.inputs.shape[1:2] != train_split.inputs.shape[1:2] or test_split.targets.shape[1:2] != train_split.targets.shape[1:2]:
@@ -168,11 +172,12 @@ def evaluate(args: argparse.Namespace) -> int:
     norms = {name: UnitGaussianNormalizer.from_state_dict(state[name]) if name in state else None
              for name in ("input_normalizer", "output_normalizer")}
 
+    source, where = (config.data.test, "data.test") if args.data is None else (Source(path=args.data), "--data")
+
     def split_at(resolution: int | None) -> Split:
-        data = DataConfig(train=Source(path=args.data), test=Source(path=args.data), resolution=resolution,
-                          input_frames=config.data.input_frames)
+        data = dataclasses.replace(config.data, resolution=resolution)
         try:
-            return load_split(data.test, data, None, "--data")
+            return load_split(source, data, None, where)
         except ConfigError as err:
             raise CommandError(str(err)) from None
 
@@ -181,7 +186,7 @@ def evaluate(args: argparse.Namespace) -> int:
         model = build_model(config.model, split.inputs.shape[1], split.targets.shape[1], 0)
         model.load_state_dict(state["model"])
     except (ConfigError, RuntimeError) as err:
-        raise CommandError(f"the run's model does not fit {args.data}: {str(err).splitlines()[0]}") from None
+        raise CommandError(f"the run's model does not fit {split.description}: {str(err).splitlines()[0]}") from None
     metrics = evaluate_operator(model, split.inputs, split.targets, split.grid, problem=split.problem, **norms)
     resolutions, errors = [split.grid.shape[0]], [metrics["rel_l2"]]
     for resolution in args.resolution:
@@ -194,7 +199,8 @@ def evaluate(args: argparse.Namespace) -> int:
     for key, value in metrics.items():
         print(f"  {key:<16} {value:.4g}")
     plots = run / "plots"
-    fields(split.inputs[:4], split.targets[:4], predict(model, split.inputs[:4], **norms), plots / "eval_samples.png", title=str(args.data))
+    fields(split.inputs[:4], split.targets[:4], predict(model, split.inputs[:4], **norms), plots / "eval_samples.png",
+           title=split.description)
     if args.resolution:
         order = sorted(range(len(resolutions)), key=resolutions.__getitem__)
         error_vs_resolution([resolutions[i] for i in order], [errors[i] for i in order], plots / "eval_resolution.png",
@@ -233,7 +239,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                              description="Relative L2 and H1 errors, the PDE residual of the predictions next to the "
                                          "reference's, and zero-shot errors at other resolutions; plots into RUN_DIR/plots.")
     ev.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by sciml train")
-    ev.add_argument("--data", required=True, metavar="FILE", help="a dataset file")
+    ev.add_argument("--data", metavar="FILE", help="a dataset file (default: the run's test split)")
     ev.add_argument("--resolution", type=_resolution, action="append", default=[], metavar="R",
                     help="also evaluate at R points per axis (subsampled from the file); repeatable")
     ev.add_argument("--json", metavar="PATH", help="write the metrics as one flat JSON object")

@@ -1,0 +1,167 @@
+"""`sciml train` and `sciml eval` end to end on a tiny generated Darcy problem: the run's files, exact resume after
+SIGKILL, two processes under torchrun matching one, and the evaluation's table, JSON and plots."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from sciml.cli import main
+from sciml.train import load_checkpoint
+
+CONFIG = """
+[data]
+train = {{ problem = "darcy", n = 12, resolution = 9, seed = 0 }}
+test = {{ problem = "darcy", n = 4, resolution = 17, seed = 1 }}
+resolution = 9
+cache = "{cache}"
+
+[model]
+name = "fno"
+modes = [3, 3]
+width = 6
+n_layers = 2
+
+[train]
+epochs = {epochs}
+batch_size = 4
+lr = 1e-2
+schedule = "cosine"
+eval_every = 1
+checkpoint_every = 1
+"""
+
+
+@pytest.fixture
+def config(tmp_path):
+    def write(epochs=3, name="run.toml"):
+        path = tmp_path / name
+        path.write_text(CONFIG.format(cache=tmp_path / "cache", epochs=epochs))
+        return path
+
+    return write
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def weights(run_dir):
+    return load_checkpoint(run_dir / "checkpoint.pt")["model"]
+
+
+def test_train_writes_a_run_and_eval_reports_zero_shot_errors(tmp_path, config, capsys):
+    out = tmp_path / "run"
+    code, stdout, stderr = run(capsys, "train", config(), "--out", out, "--quiet")
+    assert code == 0, stderr
+    assert stdout.startswith(f"trained {out}: 3 epochs, 9 steps")
+    for name in ("config.toml", "metrics.csv", "checkpoint.pt", "plots/loss.png", "plots/test_samples.png"):
+        assert (out / name).is_file(), name
+    rows = (out / "metrics.csv").read_text().splitlines()
+    assert rows[0] == "epoch,step,time,train_data,lr,test_rel_l2,test_rel_h1" and len(rows) == 4
+    state = load_checkpoint(out / "checkpoint.pt")
+    assert {"model", "optimizer", "scheduler", "rng", "progress", "input_normalizer", "output_normalizer"} <= set(state)
+
+    test_file = next((tmp_path / "cache").glob("darcy-n4-r17-*.h5"))
+    code, stdout, stderr = run(capsys, "eval", out, "--data", test_file, "--resolution", 9, "--json", tmp_path / "m.json")
+    assert code == 0, stderr
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert set(metrics) == {"rel_l2", "rel_h1", "residual_pred", "residual_ref", "rel_l2_at_9"}
+    assert all(0 < v < 10 for v in metrics.values())
+    # at the training resolution the evaluation agrees with the run's last test row
+    assert metrics["rel_l2_at_9"] == pytest.approx(float(rows[-1].split(",")[5]), rel=1e-6)
+    assert "rel_l2_at_9" in stdout and (out / "plots" / "eval_resolution.png").is_file()
+    # without --data: the run's own test split (here the cached generated one)
+    code, stdout, _ = run(capsys, "eval", out)
+    assert code == 0 and f"on {test_file} (4 samples of darcy on nodal 17x17" in stdout
+
+
+def test_rerunning_needs_overwrite_and_resume_needs_the_same_configuration(tmp_path, config, capsys):
+    out = tmp_path / "run"
+    assert run(capsys, "train", config(), "--out", out, "--quiet")[0] == 0
+    code, _, stderr = run(capsys, "train", config(), "--out", out)
+    assert code == 2 and "already holds a run; --resume continues a run, --overwrite replaces it" in stderr
+    code, _, stderr = run(capsys, "train", config(), "--out", out, "--resume", "--set", "train.lr=0.5")
+    assert code == 2 and "another configuration: train.lr (run: 0.01, now: 0.5)" in stderr
+    assert run(capsys, "train", config(), "--out", out, "--overwrite", "--quiet")[0] == 0
+
+
+KILLER = """
+import os, signal, sys
+from sciml.train import objective
+calls = [0]
+original = objective.OperatorObjective.__call__
+def counting(self, model, batch):
+    calls[0] += 1
+    if calls[0] == {kill_at}:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return original(self, model, batch)
+objective.OperatorObjective.__call__ = counting
+from sciml.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_run_killed_mid_epoch_resumes_to_bit_identical_weights(tmp_path, config, capsys):
+    cfg = config(epochs=4)
+    assert run(capsys, "train", cfg, "--out", tmp_path / "whole", "--quiet")[0] == 0
+    # SIGKILL during step 6 (epoch 2 of 4, batch 3 of 3): the checkpoint of step 5 survives
+    script = tmp_path / "killer.py"
+    script.write_text(KILLER.format(kill_at=6))
+    killed = subprocess.run([sys.executable, str(script), "train", str(cfg), "--out", str(tmp_path / "cut"), "--quiet"],
+                            capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr
+    assert load_checkpoint(tmp_path / "cut" / "checkpoint.pt")["progress"]["step"] == 5
+    code, _, stderr = run(capsys, "train", cfg, "--out", tmp_path / "cut", "--resume", "--quiet")
+    assert code == 0, stderr
+    whole, cut = weights(tmp_path / "whole"), weights(tmp_path / "cut")
+    assert all(torch.equal(whole[key], cut[key]) for key in whole)
+    assert (tmp_path / "whole" / "metrics.csv").read_text().count("\n") == (tmp_path / "cut" / "metrics.csv").read_text().count("\n")
+
+
+def test_two_processes_under_torchrun_match_one(tmp_path, config, capsys):
+    cfg = config(epochs=2)
+    assert run(capsys, "train", cfg, "--out", tmp_path / "one", "--quiet")[0] == 0
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--standalone",
+                             "-m", "sciml", "train", str(cfg), "--out", str(tmp_path / "two"), "--quiet"],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    one, two = weights(tmp_path / "one"), weights(tmp_path / "two")
+    for key in one:
+        torch.testing.assert_close(two[key], one[key], rtol=1e-5, atol=1e-6)
+    assert not any(torch.equal(two[key], one[key]) for key in one if one[key].numel() > 8)  # really two reductions
+
+
+def test_a_shipped_config_is_found_by_name(tmp_path, capsys):
+    code, _, stderr = run(capsys, "train", "no_such_config", "--out", tmp_path / "r")
+    assert code == 2 and "not a shipped config" in stderr and "darcy_fno_small" in stderr
+
+
+@pytest.mark.parametrize("override, message", [
+    ("model.name=unet", "model.name: unknown model 'unet'"),
+    ("model.depth=3", "model.depth: unknown key"),
+    ("train.epochs=0", "train: epochs: must be >= 1, got 0"),
+    ("train.lr='fast'", "train.lr: expected float, got 'fast'"),
+    ("data.resolution=4", "data.train:"),
+    ("train.optimizer=sgdx", "train.optimizer: unknown optimizer 'sgdx'"),
+    ("data.input_frames=1", "data.input_frames: "),
+])
+def test_bad_configurations_are_one_line_errors_naming_the_key(tmp_path, config, capsys, override, message):
+    code, _, stderr = run(capsys, "train", config(), "--out", tmp_path / "r", "--set", override)
+    assert code == 2 and message in stderr.strip().splitlines()[-1] and "Traceback" not in stderr, stderr
+
+
+def test_a_malformed_config_and_a_directory_that_is_not_a_run(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[data\n")
+    code, _, stderr = run(capsys, "train", bad, "--out", tmp_path / "r")
+    assert code == 2 and "not valid TOML" in stderr
+    code, _, stderr = run(capsys, "eval", tmp_path, "--data", bad)
+    assert code == 2 and "is not a run directory" in stderr

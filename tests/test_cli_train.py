@@ -165,3 +165,33 @@ def test_a_malformed_config_and_a_directory_that_is_not_a_run(tmp_path, capsys):
     assert code == 2 and "not valid TOML" in stderr
     code, _, stderr = run(capsys, "eval", tmp_path, "--data", bad)
     assert code == 2 and "is not a run directory" in stderr
+
+
+def test_navier_stokes_frames_in_and_an_autoregressive_rollout_out(tmp_path, capsys):
+    # 6 frames: 2 in, 4 rolled out one at a time; the run's model is the FNO wrapped in the rollout
+    cfg = tmp_path / "ns.toml"
+    params = "params = { solver_resolution = 8, final_time = 3.0, frame_interval = 0.5, time_step = 0.1 }"
+    cfg.write_text(textwrap.dedent(f"""
+        [data]
+        train = {{ problem = "navier_stokes", n = 6, resolution = 8, seed = 0, {params} }}
+        test = {{ problem = "navier_stokes", n = 2, resolution = 8, seed = 1, {params} }}
+        input_frames = 2
+        cache = "{tmp_path / 'cache'}"
+        [model]
+        name = "fno"
+        modes = [2, 2]
+        width = 4
+        n_layers = 1
+        rollout_step = 1
+        [train]
+        epochs = 2
+        batch_size = 3
+        """))
+    out = tmp_path / "run"
+    code, _, stderr = run(capsys, "train", cfg, "--out", out, "--quiet")
+    assert code == 0, stderr
+    state = weights(out)
+    assert state["model.lifting.fc1.weight"].shape[1] == 2 + 2  # two frames and two coordinates in
+    assert state["model.projection.fc2.weight"].shape[0] == 1  # one frame out per call
+    code, stdout, _ = run(capsys, "eval", out)
+    assert code == 0 and "rel_l2" in stdout and "residual_pred" not in stdout  # frames split off: no residual layout

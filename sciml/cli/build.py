@@ -17,8 +17,15 @@ import torch
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from sciml.cli.config import ConfigError, DataConfig, Source, TrainConfig, build_from_signature
+from sciml.cli.config import (
+    ConfigError,
+    DataConfig,
+    Source,
+    TrainConfig,
+    build_from_signature,
+)
 from sciml.data import DatasetError, DatasetWriter, H5Dataset, read_info
+from sciml.models.autoregressive import Autoregressive
 from sciml.problem import AbstractEvolutionProblem, AbstractProblem
 from sciml.registry import MODELS, OPTIMIZERS, PROBLEMS
 from sciml.spectral import Grid
@@ -56,15 +63,15 @@ def _cache_dir(config: DataConfig) -> Path:
     return Path(os.environ.get("SCIML_CACHE", "~/.cache/sciml")).expanduser()
 
 
-def _generated(source: Source, config: DataConfig, where: str) -> Path:
-    """The cached file of a generated split, generating it (on rank 0, with a progress bar) if missing."""
+def _generated(source: Source, config: DataConfig, where: str, device: torch.device) -> Path:
+    """The cached file of a generated split, generating it (on rank 0, solving on ``device``, with a progress bar) if missing."""
     problem = problem_from(source.problem, source.params, where)
     key = json.dumps([problem.name, problem.params(), source.n, source.resolution, source.seed], sort_keys=True)
     path = _cache_dir(config) / f"{problem.name}-n{source.n}-r{source.resolution}-s{source.seed}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.h5"
     rank, world = rank_and_world()
     if rank == 0 and not path.exists():
         try:
-            writer = DatasetWriter(problem, path, n=source.n, resolution=source.resolution, seed=source.seed)
+            writer = DatasetWriter(problem, path, n=source.n, resolution=source.resolution, seed=source.seed, device=device)
         except ValueError as err:
             raise ConfigError(f"{where}: {err}") from None
         with tqdm(total=source.n, initial=writer.samples_done, unit="sample", desc=f"generating {where}", file=sys.stderr) as bar:
@@ -74,9 +81,9 @@ def _generated(source: Source, config: DataConfig, where: str) -> Path:
     return path
 
 
-def load_split(source: Source, config: DataConfig, n: int | None, where: str) -> Split:
-    """Read (or generate, then read) one split at ``config.resolution``, in float32, frames split as configured."""
-    path = Path(source.path) if source.path is not None else _generated(source, config, where)
+def load_split(source: Source, config: DataConfig, n: int | None, where: str, device: torch.device | str = "cpu") -> Split:
+    """Read (or generate on ``device``, then read) one split at ``config.resolution``, in float32, frames split as configured."""
+    path = Path(source.path) if source.path is not None else _generated(source, config, where, torch.device(device))
     try:
         info = read_info(path)
         dataset = H5Dataset(path, resolution=config.resolution, n=n, dtype=torch.float32)
@@ -87,9 +94,10 @@ def load_split(source: Source, config: DataConfig, n: int | None, where: str) ->
     problem = PROBLEMS[info.problem].from_params(info.params) if info.problem in PROBLEMS else None
     inputs, targets = dataset.inputs, dataset.solutions
     if config.input_frames is not None:
-        if not isinstance(problem, AbstractEvolutionProblem) or not 0 < config.input_frames < targets.shape[1]:
-            raise ConfigError(f"data.input_frames: {path} holds {targets.shape[1]} frames of a {info.problem} problem; "
-                              f"input_frames must split them (1 .. {targets.shape[1] - 1}) for an evolution problem")
+        frames = isinstance(problem, AbstractEvolutionProblem) and problem.solution_channels == 1
+        if not frames or not 0 < config.input_frames < targets.shape[1]:
+            raise ConfigError(f"data.input_frames: {path} holds {targets.shape[1]} channels of a {info.problem} problem; "
+                              f"input_frames must split the frames (1 .. {targets.shape[1] - 1}) of a one-channel evolution problem")
         inputs, targets = targets[:, : config.input_frames], targets[:, config.input_frames :]  # (n, k, *S), (n, T - k, *S)
         problem = None  # the residual's layout starts at w0, which these inputs are not
     description = f"{path} ({len(dataset)} samples of {info.problem} on {dataset.input_grid.describe()})"
@@ -97,13 +105,22 @@ def load_split(source: Source, config: DataConfig, n: int | None, where: str) ->
 
 
 def build_model(table: dict, in_channels: int, out_channels: int, seed: int) -> nn.Module:
-    """The registry model ``table["name"]`` with the table's other keys as its constructor arguments."""
+    """The registry model ``table["name"]`` with the table's other keys as its constructor arguments.
+
+    ``rollout_step = s`` wraps it in :class:`~sciml.models.Autoregressive`: the model maps the
+    ``in_channels`` input frames to ``s`` frames and is rolled out to the ``out_channels`` target frames.
+    """
     name = table["name"]
     if name not in MODELS:
         raise ConfigError(f"model.name: unknown model {name!r} (known: {', '.join(MODELS)})")
-    arguments = {k: v for k, v in table.items() if k != "name"}
-    fixed = {"in_channels": in_channels, "out_channels": out_channels, "generator": torch.Generator().manual_seed(seed)}
-    return build_from_signature(MODELS[name], arguments, "model", fixed)
+    arguments = {k: v for k, v in table.items() if k not in ("name", "rollout_step")}
+    step = table.get("rollout_step")
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 1 or out_channels % step):
+        raise ConfigError(f"model.rollout_step: must be a positive integer dividing the {out_channels} target frames, got {step!r}")
+    fixed = {"in_channels": in_channels, "out_channels": out_channels if step is None else step,
+             "generator": torch.Generator().manual_seed(seed)}
+    model = build_from_signature(MODELS[name], arguments, "model", fixed)
+    return model if step is None else Autoregressive(model, in_channels, step, out_channels)
 
 
 def build_optimizer(config: TrainConfig, parameters: list[nn.Parameter], terms: tuple[str, ...]) -> torch.optim.Optimizer:

@@ -97,8 +97,8 @@ def _train(args, config: RunConfig, out: Path, device: torch.device, rank: int, 
         # the model's and the optimizer's keys are checked before any data is generated
         probe = build_model(config.model, 1, 1, config.train.seed)
         build_optimizer(config.train, list(probe.parameters()), config.loss.terms)
-        train_split = load_split(config.data.train, config.data, config.data.n_train, "data.train")
-        test_split = load_split(config.data.test, config.data, config.data.n_test, "data.test")
+        train_split = load_split(config.data.train, config.data, config.data.n_train, "data.train", device)
+        test_split = load_split(config.data.test, config.data, config.data.n_test, "data.test", device)
         if test_split.inputs.shape[1:2] != train_split.inputs.shape[1:2] or test_split.targets.shape[1:2] != train_split.targets.shape[1:2]:
             raise ConfigError(f"data.test: its channels {test_split.inputs.shape[1]} -> {test_split.targets.shape[1]} differ "
                               f"from data.train's {train_split.inputs.shape[1]} -> {train_split.targets.shape[1]}")

@@ -91,3 +91,27 @@ def test_progress_round_trips_through_a_checkpoint(tmp_path):
     progress = Progress(epoch=2, batch=1, step=9, elapsed=1.5, sums={"data": 0.25}, samples=8)
     RunDirectory(tmp_path).save_checkpoint({"progress": dataclasses.asdict(progress)})
     assert Progress(**load_checkpoint(tmp_path / "checkpoint.pt")["progress"]) == progress
+
+
+def test_a_bf16_forward_trains_an_fno():
+    from sciml.models import FNO
+    from sciml.train import OperatorObjective
+
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(8, 1, 12, 12, generator=generator)
+    u = 2 * a + 1
+    model = FNO(1, 1, (3, 3), 8, n_layers=2, generator=generator)
+    objective = OperatorObjective({"data": 1.0})
+    optimizer = Adam(model.parameters(), objective.terms, lr=1e-2)
+    start = objective(model, (a, u))["data"].mean().item()
+    fit(model, optimizer, objective, Batches(a, u, 4, seed=0), 20, precision="bf16", show_progress=False)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        end = objective(model, (a, u))["data"].mean().item()
+    assert end < 0.5 * start  # bfloat16 forward, float32 weights and optimizer: it still learns
+
+
+def test_tensorboard_events_are_written_when_tensorboard_is_installed(tmp_path):
+    pytest.importorskip("tensorboard")
+    run = RunDirectory(tmp_path)
+    run.log({"epoch": 1, "step": 3, "time": 0.1, "train_data": 0.5, "lr": 1e-3})
+    assert list(tmp_path.glob("events.out.tfevents.*"))

@@ -11,10 +11,14 @@ Each update rule is also a pure function:
   back-propagated per step;
 - :func:`multi_adam` / :class:`MultiAdam`: Adam moments per group of terms, the normalised updates
   averaged (Yao et al., ICML 2023);
-- :class:`Adam`, :class:`LBFGS`: torch's, on the weighted sum of the terms, as baselines.
+- :class:`Adam`, :class:`AdamW`, :class:`SGD`, :class:`LBFGS`: torch's, on the weighted sum of the
+  terms, as baselines (:class:`AbstractWeightedSum`).
+
+Every one but L-BFGS takes ``grad_clip``, the largest global L2 norm of the gradient its update
+applies (:mod:`sciml.optim.clip`).
 """
 
-from sciml.optim.baselines import LBFGS, Adam
+from sciml.optim.baselines import LBFGS, SGD, AbstractWeightedSum, Adam, AdamW
 from sciml.optim.config import ConFIG
 from sciml.optim.conflict_free import conflict_free
 from sciml.optim.inner import AbstractInnerUpdate
@@ -24,8 +28,11 @@ from sciml.optim.terms import Closure
 
 __all__ = [
     "LBFGS",
+    "SGD",
     "AbstractInnerUpdate",
+    "AbstractWeightedSum",
     "Adam",
+    "AdamW",
     "Closure",
     "ConFIG",
     "MConFIG",

@@ -39,6 +39,10 @@ class ConFIG(AbstractInnerUpdate):
         Its other keyword arguments.
     ridge
         Passed to :func:`conflict_free`.
+    grad_clip
+        The largest L2 norm :math:`c` of :math:`g_c`: the inner optimizer gets
+        :math:`g_c \min(1, c / (|g_c| + 10^{-6}))`, as ``torch.nn.utils.clip_grad_norm_`` scales;
+        ``None`` does not clip. Scaling keeps the direction, so every term still decreases to first order.
 
     Notes
     -----
@@ -55,8 +59,9 @@ class ConFIG(AbstractInnerUpdate):
         inner: type[Optimizer] = torch.optim.Adam,
         inner_kwargs: Mapping[str, Any] | None = None,
         ridge: float | None = None,
+        grad_clip: float | None = None,
     ):
-        super().__init__(params, terms, inner=inner, lr=lr, inner_kwargs=inner_kwargs)
+        super().__init__(params, terms, inner=inner, lr=lr, inner_kwargs=inner_kwargs, grad_clip=grad_clip)
         if ridge is not None and not ridge >= 0:
             raise ValueError(f"ConFIG: ridge must be >= 0, got {ridge}")
         self.ridge = ridge

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
+from sciml.optim.clip import check_grad_clip, clip_norm_
 from sciml.optim.terms import check_names, flat_params, set_flat_grad
 
 __all__ = ["AbstractInnerUpdate"]
@@ -33,6 +34,9 @@ class AbstractInnerUpdate(Optimizer):
         Its learning rate.
     inner_kwargs
         Its other keyword arguments (``betas``, ``momentum``, ``weight_decay``, ...).
+    grad_clip
+        The largest global L2 norm of the gradient vector handed to the inner optimizer, clipped
+        as ``torch.nn.utils.clip_grad_norm_`` clips; ``None`` does not clip.
     """
 
     def __init__(
@@ -43,9 +47,11 @@ class AbstractInnerUpdate(Optimizer):
         inner: type[Optimizer],
         lr: float,
         inner_kwargs: Mapping[str, Any] | None,
+        grad_clip: float | None,
     ):
         who = type(self).__name__
         self.terms = check_names(terms, who)
+        self.grad_clip = check_grad_clip(grad_clip, who)
         if not (isinstance(inner, type) and issubclass(inner, Optimizer)):
             raise TypeError(f"{who}: inner must be a torch.optim.Optimizer subclass, got {inner!r}")
         if "lr" in (inner_kwargs or {}):
@@ -74,6 +80,7 @@ class AbstractInnerUpdate(Optimizer):
 
     @torch.no_grad()
     def _apply(self, params: list[Tensor], direction: Tensor) -> None:
-        """Descend along ``direction`` ``(N,)`` with the inner optimizer."""
+        """Descend along ``direction`` ``(N,)``, clipped to ``grad_clip``, with the inner optimizer."""
+        clip_norm_([direction], self.grad_clip, type(self).__name__)
         set_flat_grad(params, direction)
         self.inner.step()

@@ -118,6 +118,13 @@ class MConFIG(AbstractInnerUpdate):
         Its other keyword arguments.
     ridge
         Passed to :func:`conflict_free`.
+    grad_clip
+        The largest L2 norm of the direction handed to the inner optimizer (:func:`pseudo_momentum`'s
+        result, not its pseudo-gradient :math:`p_t`, which only feeds the second moment), clipped as
+        ``torch.nn.utils.clip_grad_norm_`` clips; ``None`` does not clip. The direction is already
+        Adam-normalised, each entry of size about 1, so its norm is about :math:`\sqrt{N}` for
+        ``N`` parameters: a bound well below that clips every step and bounds the step length
+        :math:`\eta c`, as clipping an Adam update would.
 
     Notes
     -----
@@ -137,8 +144,9 @@ class MConFIG(AbstractInnerUpdate):
         inner: type[Optimizer] = torch.optim.SGD,
         inner_kwargs: Mapping[str, Any] | None = None,
         ridge: float | None = None,
+        grad_clip: float | None = None,
     ):
-        super().__init__(params, terms, inner=inner, lr=lr, inner_kwargs=inner_kwargs)
+        super().__init__(params, terms, inner=inner, lr=lr, inner_kwargs=inner_kwargs, grad_clip=grad_clip)
         beta1, beta2 = betas
         if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
             raise ValueError(f"MConFIG: betas must lie in [0, 1), got {betas}")

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
+from sciml.optim.clip import check_grad_clip, clip_norm_
 from sciml.optim.terms import Closure, check_names, detached, evaluate
 
 __all__ = ["MultiAdam", "default_groups", "multi_adam"]
@@ -106,6 +107,14 @@ class MultiAdam(Optimizer):
         :func:`default_groups`: terms named ``pde*`` / ``residual*`` against all others.
     lr, betas, eps, weight_decay
         As in Adam; the default betas ``(0.99, 0.99)`` are the paper's (Adam's are (0.9, 0.999)).
+    grad_clip
+        The largest global L2 norm, over all parameters, of each group's gradient :math:`g_{t,j}`:
+        each is clipped on its own, before it enters its moments, as
+        ``torch.nn.utils.clip_grad_norm_`` clips; ``None`` does not clip. Clipping one group leaves
+        the others alone, so a group with huge gradients cannot shrink the rest (its Adam step is
+        about :math:`\eta` in size anyway); what clipping changes is how much one spike of a group's
+        gradient weighs in its moments, as in Adam. With one group this is ``torch.optim.Adam``
+        after ``clip_grad_norm_(params, grad_clip)``, bit for bit.
 
     Notes
     -----
@@ -123,6 +132,7 @@ class MultiAdam(Optimizer):
         betas: tuple[float, float] = (0.99, 0.99),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        grad_clip: float | None = None,
     ):
         if not lr >= 0:
             raise ValueError(f"MultiAdam: lr must be >= 0, got {lr}")
@@ -132,6 +142,7 @@ class MultiAdam(Optimizer):
             raise ValueError(f"MultiAdam: eps and weight_decay must be >= 0, got {eps}, {weight_decay}")
         self.terms = check_names(terms, "MultiAdam")
         self.groups = _check_groups(default_groups(self.terms) if groups is None else groups, self.terms)
+        self.grad_clip = check_grad_clip(grad_clip, "MultiAdam")
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay})
 
     def __getstate__(self) -> dict[str, Any]:
@@ -147,13 +158,19 @@ class MultiAdam(Optimizer):
                 torch.autograd.grad(loss, params, retain_graph=j < len(losses) - 1, allow_unused=True)
                 for j, loss in enumerate(losses)
             ]
-        grads = {p: [g[i] for g in per_group] for i, p in enumerate(params)}
+        grads = {  # the parameters some group reaches -> (G, *S), zeros where a group does not reach
+            p: torch.stack([torch.zeros_like(p) if g[i] is None else g[i] for g in per_group])
+            for i, p in enumerate(params)
+            if any(g[i] is not None for g in per_group)
+        }
+        for j in range(len(per_group)):  # fresh tensors from torch.stack: autograd.grad's may alias each other
+            clip_norm_([grad[j] for grad in grads.values()], self.grad_clip, "MultiAdam")
         for group in self.param_groups:
             chosen, stacked, exp_avgs, exp_avg_sqs, steps = [], [], [], [], []
             for p in group["params"]:
-                if p not in grads or all(g is None for g in grads[p]):
+                if p not in grads:
                     continue
-                stacked.append(torch.stack([torch.zeros_like(p) if g is None else g for g in grads[p]]))  # (G, *S)
+                stacked.append(grads[p])
                 state = self._state(p)
                 state["step"] += 1
                 chosen.append(p)

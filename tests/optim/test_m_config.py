@@ -94,6 +94,26 @@ def _tracked(value, name, log):
     return value
 
 
+def test_grad_clip_bounds_the_direction_handed_to_the_inner_optimizer(quadratic):
+    names = ("pde", "bc")
+    plain = quadratic(names)
+    clipped = copy.deepcopy(plain)
+    optimizer = MConFIG(plain.parameters(), names, lr=0.01)
+    clipping = MConFIG(clipped.parameters(), names, lr=0.01, grad_clip=0.1)
+    for _ in range(2):  # a warm-up step, then the first direction, from the same point
+        optimizer.step(plain.terms)
+        clipping.step(clipped.terms)
+    holder = torch.zeros(5, dtype=torch.float64, requires_grad=True)
+    holder.grad = torch.cat([plain.p.grad, plain.q.grad])  # the unclipped direction SGD stepped with
+    # Adam-normalised, the first direction has entries of size about 1: a norm of about sqrt(5)
+    assert torch.nn.utils.clip_grad_norm_([holder], 0.1) > 10 * 0.1  # the bound is active
+    assert torch.equal(torch.cat([clipped.p.grad, clipped.q.grad]), holder.grad)
+    # the rule's own state does not see the clipping
+    ours, theirs = optimizer.state_dict()["m_config"], clipping.state_dict()["m_config"]
+    assert ours.pop("terms") == theirs.pop("terms") and ours.pop("steps") == theirs.pop("steps")
+    assert all(torch.equal(ours[key], theirs[key]) for key in ours)
+
+
 def test_load_state_dict_refuses_a_foreign_state(quadratic):
     problem = quadratic(("pde", "bc"))
     optimizer = MConFIG(problem.parameters(), ("pde", "bc"))

@@ -9,20 +9,24 @@ DTYPES = [torch.float32, torch.float64]
 NAMES = ("pde", "bc", "ic")
 
 
+@pytest.mark.parametrize("grad_clip", [None, 0.5])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_one_group_is_torch_adam_bit_for_bit(dtype, quadratic):
+def test_one_group_is_torch_adam_bit_for_bit(dtype, grad_clip, quadratic):
     ours = quadratic(NAMES, dtype)
     theirs = copy.deepcopy(ours)
     hyper = {"betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.01}
+    groups = {"all": NAMES}
     optimizer = MultiAdam(
-        [{"params": [ours.p]}, {"params": [ours.q], "lr": 0.003}], NAMES, groups={"all": NAMES}, lr=0.02, **hyper
+        [{"params": [ours.p]}, {"params": [ours.q], "lr": 0.003}], NAMES, groups, lr=0.02, grad_clip=grad_clip, **hyper
     )
     adam = torch.optim.Adam([{"params": [theirs.p]}, {"params": [theirs.q], "lr": 0.003}], lr=0.02, **hyper)
 
-    def closure():
+    def closure():  # single-objective training, clipped as usual
         adam.zero_grad()
         loss = sum(theirs.terms().values())
         loss.backward()
+        if grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(theirs.parameters(), grad_clip)
         return loss
 
     for _ in range(300):
@@ -57,6 +61,27 @@ def test_first_step_averages_the_groups_adam_steps(dtype, quadratic):
     expected = problem.theta().detach() - 0.1 / 2 * (g_pde / (g_pde.abs() + eps) + g_rest / (g_rest.abs() + eps))
     MultiAdam(problem.parameters(), NAMES, lr=0.1, eps=eps).step(problem.terms)
     torch.testing.assert_close(problem.theta().detach(), expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_grad_clip_bounds_each_group_gradient_before_its_moments(dtype, quadratic):
+    # the group gradients differ in norm by orders of magnitude; each is clipped on its own, so
+    # after one step each first moment is (1 - beta1) times its own group's clipped gradient
+    problem = quadratic(NAMES, dtype)
+    params = [problem.p, problem.q]
+    terms = problem.terms()
+    expected = []
+    for loss in (terms["pde"], terms["bc"] + terms["ic"]):
+        holders = [torch.zeros_like(p, requires_grad=True) for p in params]
+        for holder, grad in zip(holders, torch.autograd.grad(loss, params, retain_graph=True)):
+            holder.grad = grad
+        assert torch.nn.utils.clip_grad_norm_(holders, 0.5) > 10 * 0.5  # the bound is active
+        expected.append([torch.zeros_like(h).lerp_(h.grad, 1 - 0.9) for h in holders])
+    optimizer = MultiAdam(params, NAMES, betas=(0.9, 0.999), grad_clip=0.5)
+    optimizer.step(problem.terms)
+    for i, p in enumerate(params):
+        for j in range(2):
+            assert torch.equal(optimizer.state[p]["exp_avg"][j], expected[j][i])
 
 
 def test_default_groups_split_pde_terms_from_the_rest():

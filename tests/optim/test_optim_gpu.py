@@ -5,7 +5,7 @@ import copy
 import pytest
 import torch
 
-from sciml.optim import LBFGS, Adam, ConFIG, MConFIG, MultiAdam, conflict_free
+from sciml.optim import LBFGS, SGD, Adam, AdamW, ConFIG, MConFIG, MultiAdam, conflict_free
 
 pytestmark = pytest.mark.gpu
 
@@ -27,10 +27,15 @@ def test_conflict_free_on_cuda_matches_cpu(m, dtype, generator):
     "make",
     [
         lambda p, t: Adam(p, t, lr=0.05),
+        lambda p, t: AdamW(p, t, lr=0.05, grad_clip=0.5),
+        lambda p, t: SGD(p, t, lr=1e-3, momentum=0.9, grad_clip=0.5),
         lambda p, t: LBFGS(p, t, line_search_fn="strong_wolfe", max_iter=5),
         lambda p, t: ConFIG(p, t, lr=0.05),
+        lambda p, t: ConFIG(p, t, lr=0.05, grad_clip=0.5),
         lambda p, t: MConFIG(p, t, lr=0.05),
+        lambda p, t: MConFIG(p, t, lr=0.05, grad_clip=0.1),
         lambda p, t: MultiAdam(p, t, lr=0.05),
+        lambda p, t: MultiAdam(p, t, lr=0.05, grad_clip=0.5),
     ],
 )
 def test_optimizers_on_cuda_follow_the_cpu_trajectory(make, quadratic):

@@ -1,23 +1,30 @@
 """The named-terms contract, convergence towards the Pareto set, resume, for every optimizer."""
 
 import copy
+import functools
 import io
+import math
 
 import pytest
 import torch
 
-from sciml.optim import LBFGS, Adam, ConFIG, MConFIG, MultiAdam, conflict_free
+from sciml.optim import LBFGS, SGD, Adam, AdamW, ConFIG, MConFIG, MultiAdam, conflict_free
 
 DTYPES = [torch.float32, torch.float64]
 
-# name -> (factory(params, terms), steps that bring the quadratic within 10% of its Pareto set)
+# name -> (factory(params, terms, **kwargs), steps that bring the quadratic within 10% of its Pareto set)
 OPTIMIZERS = {
-    "adam": (lambda params, terms: Adam(params, terms, lr=0.05), 300),
-    "lbfgs": (lambda params, terms: LBFGS(params, terms, line_search_fn="strong_wolfe"), 3),
-    "config": (lambda params, terms: ConFIG(params, terms, lr=0.05), 300),
-    "mconfig": (lambda params, terms: MConFIG(params, terms, lr=0.05), 300),
-    "multiadam": (lambda params, terms: MultiAdam(params, terms, lr=0.1), 500),
+    "adam": (lambda params, terms, **kwargs: Adam(params, terms, lr=0.05, **kwargs), 300),
+    "adamw": (lambda params, terms, **kwargs: AdamW(params, terms, lr=0.05, **kwargs), 300),
+    "sgd": (lambda params, terms, **kwargs: SGD(params, terms, lr=1e-3, momentum=0.9, nesterov=True, **kwargs), 100),
+    "lbfgs": (lambda params, terms, **kwargs: LBFGS(params, terms, line_search_fn="strong_wolfe", **kwargs), 3),
+    "config": (lambda params, terms, **kwargs: ConFIG(params, terms, lr=0.05, **kwargs), 300),
+    "mconfig": (lambda params, terms, **kwargs: MConFIG(params, terms, lr=0.05, **kwargs), 300),
+    "multiadam": (lambda params, terms, **kwargs: MultiAdam(params, terms, lr=0.1, **kwargs), 500),
 }
+CLIPPED = [name for name in OPTIMIZERS if name != "lbfgs"]  # L-BFGS refuses grad_clip
+# every optimizer unclipped, and those that clip with a bound that is active on the quadratic
+WITH_CLIP = [(name, None) for name in OPTIMIZERS] + [(name, 0.5) for name in CLIPPED]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -71,16 +78,24 @@ def test_closure_errors_name_the_offending_term(name, quadratic):
             optimizer.step(closure)
 
 
-@pytest.mark.parametrize("cls", [Adam, LBFGS, ConFIG, MConFIG, MultiAdam])
+@pytest.mark.parametrize("cls", [Adam, AdamW, SGD, LBFGS, ConFIG, MConFIG, MultiAdam])
 def test_configuration_errors_are_loud(cls, quadratic):
     params = list(quadratic(("pde", "bc")).parameters())
     with pytest.raises(ValueError, match="distinct"):
         cls(params, ("pde", "pde"))
     with pytest.raises(TypeError, match="sequence of term names"):
         cls(params, "pde")
-    if cls in (Adam, LBFGS):
+    if cls in (Adam, AdamW, SGD, LBFGS):
         with pytest.raises(ValueError, match="weights names term 'ic'"):
             cls(params, ("pde", "bc"), weights={"ic": 2.0})
+    if cls is not LBFGS:  # which refuses every grad_clip (tests/optim/test_baselines.py)
+        for bad in (0.0, -1.0, math.inf, math.nan):
+            with pytest.raises(ValueError, match=f"{cls.__name__}: grad_clip must be positive and finite, got"):
+                cls(params, ("pde", "bc"), grad_clip=bad)
+        for bad in ("1.0", True, torch.tensor(1.0)):
+            with pytest.raises(TypeError, match=f"{cls.__name__}: grad_clip must be a positive number or None"):
+                cls(params, ("pde", "bc"), grad_clip=bad)
+        assert cls(params, ("pde", "bc"), grad_clip=2).grad_clip == 2.0  # TOML may give an integer
 
 
 def test_weights_scale_the_single_objective(quadratic):
@@ -92,9 +107,9 @@ def test_weights_scale_the_single_objective(quadratic):
     assert torch.equal(problem.p.grad, expected[0]) and torch.equal(problem.q.grad, expected[1])
 
 
-@pytest.mark.parametrize("name", list(OPTIMIZERS))
-def test_state_dict_round_trip_continues_bit_identically(name, quadratic):
-    make = OPTIMIZERS[name][0]
+@pytest.mark.parametrize(("name", "grad_clip"), WITH_CLIP)
+def test_state_dict_round_trip_continues_bit_identically(name, grad_clip, quadratic):
+    make = functools.partial(OPTIMIZERS[name][0], grad_clip=grad_clip)
     problem = quadratic(("pde", "bc"))
     optimizer = make(problem.parameters(), ("pde", "bc"))
     for _ in range(5):
@@ -114,13 +129,14 @@ def test_state_dict_round_trip_continues_bit_identically(name, quadratic):
     assert torch.equal(resumed.theta(), problem.theta())
 
 
-@pytest.mark.parametrize("name", list(OPTIMIZERS))
-def test_deepcopy_of_model_and_optimizer_continues_identically(name, quadratic):
+@pytest.mark.parametrize(("name", "grad_clip"), WITH_CLIP)
+def test_deepcopy_of_model_and_optimizer_continues_identically(name, grad_clip, quadratic):
     problem = quadratic(("pde", "bc"))
-    optimizer = OPTIMIZERS[name][0](problem.parameters(), ("pde", "bc"))
+    optimizer = OPTIMIZERS[name][0](problem.parameters(), ("pde", "bc"), grad_clip=grad_clip)
     for _ in range(3):
         optimizer.step(problem.terms)
     twin, twin_optimizer = copy.deepcopy((problem, optimizer))  # one memo: the copy steps the copied model
+    assert twin_optimizer.grad_clip == grad_clip
     for _ in range(3):
         optimizer.step(problem.terms)
         twin_optimizer.step(twin.terms)
@@ -135,6 +151,60 @@ def test_config_applies_the_conflict_free_direction_with_the_inner_optimizer(qua
     expected = problem.theta().detach() - 0.01 * conflict_free(grads)
     ConFIG(problem.parameters(), ("pde", "bc", "ic"), lr=0.01, inner=torch.optim.SGD).step(problem.terms)
     torch.testing.assert_close(problem.theta().detach(), expected, rtol=1e-14, atol=1e-14)
+
+
+def test_config_clips_the_conflict_free_direction(quadratic):
+    problem = quadratic(("pde", "bc", "ic"))
+    terms = problem.terms()
+    params = [problem.p, problem.q]
+    grads = torch.stack([torch.cat([g.reshape(-1) for g in torch.autograd.grad(t, params)]) for t in terms.values()])
+    holder = torch.zeros(5, dtype=torch.float64, requires_grad=True)
+    holder.grad = conflict_free(grads)
+    total = torch.nn.utils.clip_grad_norm_([holder], 0.5)
+    assert total > 10 * 0.5  # the bound is active
+    optimizer = ConFIG(problem.parameters(), ("pde", "bc", "ic"), lr=0.01, inner=torch.optim.SGD, grad_clip=0.5)
+    optimizer.step(problem.terms)
+    applied = torch.cat([problem.p.grad, problem.q.grad])  # what SGD stepped with
+    assert torch.equal(applied, holder.grad)
+    torch.testing.assert_close(applied.norm(), 0.5 * total / (total + 1e-6), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("name", CLIPPED)
+def test_a_grad_clip_that_is_never_reached_changes_nothing(name, quadratic):
+    names = ("pde", "bc", "ic")
+    plain = quadratic(names)
+    clipped = copy.deepcopy(plain)
+    start = plain.theta().detach().clone()
+    make = OPTIMIZERS[name][0]
+    optimizer, clipping = make(plain.parameters(), names), make(clipped.parameters(), names, grad_clip=1e30)
+    for _ in range(20):
+        optimizer.step(plain.terms)
+        clipping.step(clipped.terms)
+    assert torch.equal(plain.theta(), clipped.theta()) and not torch.equal(plain.theta(), start)
+
+
+@pytest.mark.parametrize("name", CLIPPED)
+def test_a_non_finite_gradient_is_an_error_not_clipped(name, quadratic):
+    problem = quadratic(("pde", "bc"))
+    optimizer = OPTIMIZERS[name][0](problem.parameters(), ("pde", "bc"), grad_clip=0.5)
+    optimizer.step(problem.terms)  # M-ConFIG's first step only fills a moment
+    twin, twin_optimizer = copy.deepcopy((problem, optimizer))
+    before = problem.theta().detach().clone()
+
+    def kinked():  # finite terms, each with an infinite gradient: d sqrt(x) / dx at x = 0
+        kink = (problem.p[0] - problem.p[0].detach()).sqrt()
+        return {name: value + kink for name, value in problem.terms().items()}
+
+    assert all(torch.isfinite(value) for value in kinked().values())
+    who = type(optimizer).__name__
+    with pytest.raises(FloatingPointError, match=f"{who}: the gradient has norm (inf|nan), which grad_clip cannot"):
+        optimizer.step(kinked)
+    assert torch.equal(problem.theta(), before)  # no update
+    if name != "mconfig":  # nor any state: the run goes on as if the step had not been tried
+        for _ in range(3):
+            optimizer.step(problem.terms)
+            twin_optimizer.step(twin.terms)
+        assert torch.equal(problem.theta(), twin.theta())
 
 
 def test_lr_scheduler_and_param_groups_reach_the_inner_optimizer(quadratic):

@@ -26,6 +26,7 @@ from sciml.domain import Domain
 from sciml.problem import AbstractPseudoSpectralProblem
 from sciml.solvers import ETDRK4, SemilinearEquation
 from sciml.spectral import GaussianRandomField, Grid, dealias_mask, wavenumbers
+from sciml.validate import check_number
 
 __all__ = ["Burgers"]
 
@@ -96,16 +97,14 @@ class Burgers(AbstractPseudoSpectralProblem):
     solver_dtype = torch.float64
 
     def __post_init__(self):
-        for field in ("length", "viscosity", "final_time", "max_dt"):
-            value = getattr(self, field)
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"Burgers: {field} must be positive and finite, got {value}")
+        for field in ("length", "viscosity", "final_time", "max_dt", "grf_sigma", "grf_tau"):
+            check_number("Burgers", field, getattr(self, field), above=0)
+        check_number("Burgers", "x_min", self.x_min)
+        check_number("Burgers", "grf_alpha", self.grf_alpha, above=0.5, why="dim / 2: a finite pointwise variance")
+        check_number("Burgers", "n_frames", self.n_frames, at_least=1, integer=True)
+        check_number("Burgers", "min_solve_points", self.min_solve_points, at_least=1, integer=True)
         if self.initial_condition not in _INITIAL_CONDITIONS:
             raise ValueError(f"Burgers: initial_condition must be one of {_INITIAL_CONDITIONS}, got {self.initial_condition!r}")
-        if self.min_solve_points < 1:
-            raise ValueError(f"Burgers: min_solve_points must be >= 1, got {self.min_solve_points}")
-        if self.n_frames < 1:
-            raise ValueError(f"Burgers: n_frames must be >= 1, got {self.n_frames}")
         if self.boundary not in _BOUNDARIES:
             raise ValueError(f"Burgers: boundary must be one of {_BOUNDARIES}, got {self.boundary!r}")
         half_periods = 2 * self.x_min / self.length

@@ -12,7 +12,6 @@ The defaults are the FNO benchmark (Li et al. 2021): ``f = 1``, the coefficient
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import torch
 from torch import Tensor
@@ -23,6 +22,7 @@ from sciml.domain import Domain
 from sciml.problem import AbstractSteadyProblem
 from sciml.solvers import solve_darcy
 from sciml.spectral import GaussianRandomField, Grid
+from sciml.validate import check_number
 
 __all__ = ["Darcy"]
 
@@ -70,13 +70,10 @@ class Darcy(AbstractSteadyProblem):
         if self.coefficient not in _COEFFICIENTS:
             raise ValueError(f"Darcy: coefficient must be one of {_COEFFICIENTS}, got {self.coefficient!r}")
         for field in ("high", "low", "grf_tau"):
-            value = getattr(self, field)
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"Darcy: {field} must be positive and finite, got {value}")
-        if not math.isfinite(self.forcing):
-            raise ValueError(f"Darcy: forcing must be finite, got {self.forcing}")
-        if self.grf_alpha <= 1:
-            raise ValueError(f"Darcy: grf_alpha must exceed dim / 2 = 1, got {self.grf_alpha}")
+            check_number("Darcy", field, getattr(self, field), above=0)
+        check_number("Darcy", "forcing", self.forcing)
+        check_number("Darcy", "grf_alpha", self.grf_alpha, above=1, why="dim / 2: a finite pointwise variance")
+        check_number("Darcy", "rtol", self.rtol, above=0, below=1, why="the solver's relative residual target")
 
     @property
     def dim(self) -> int:

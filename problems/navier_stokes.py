@@ -27,6 +27,7 @@ from sciml.domain import Domain
 from sciml.problem import AbstractPseudoSpectralProblem
 from sciml.solvers import ETDRK4, CrankNicolsonEuler, VorticityEquation, stream_function
 from sciml.spectral import GaussianRandomField, Grid
+from sciml.validate import check_number
 
 __all__ = ["NavierStokes"]
 
@@ -79,15 +80,16 @@ class NavierStokes(AbstractPseudoSpectralProblem):
     name = "navier_stokes"
 
     def __post_init__(self):
-        if not self.nu > 0:
-            raise ValueError(f"NavierStokes: nu must be positive, got {self.nu}")
-        if not (self.final_time > 0 and self.frame_interval > 0):
-            raise ValueError(f"NavierStokes: final_time and frame_interval must be positive, got {self.final_time}, {self.frame_interval}")
-        frames = round(self.final_time / self.frame_interval)
-        if frames < 1 or abs(frames * self.frame_interval - self.final_time) > 1e-9 * self.final_time:
-            raise ValueError(f"NavierStokes: frame_interval={self.frame_interval} must divide final_time={self.final_time}")
-        if self.solver_resolution < 8:
-            raise ValueError(f"NavierStokes: solver_resolution must be >= 8, got {self.solver_resolution}")
+        for field in ("nu", "final_time", "frame_interval", "time_step", "tau"):
+            check_number("NavierStokes", field, getattr(self, field), above=0)
+        check_number("NavierStokes", "forcing_amplitude", self.forcing_amplitude)
+        check_number("NavierStokes", "alpha", self.alpha, above=1, why="dim / 2: a finite pointwise variance")
+        check_number("NavierStokes", "solver_resolution", self.solver_resolution, at_least=8, integer=True)
+        for long, short in (("final_time", "frame_interval"), ("frame_interval", "time_step")):
+            ratio = getattr(self, long) / getattr(self, short)
+            if not (math.isfinite(ratio) and ratio >= 0.5 and abs(round(ratio) - ratio) <= 1e-9 * ratio):
+                raise ValueError(f"NavierStokes: {short}={getattr(self, short)} must divide {long}={getattr(self, long)} "
+                                 "a whole number of times")
         if not isinstance(self.stepper, type) or not hasattr(self.stepper, "order"):
             raise TypeError(f"NavierStokes: stepper must be a stepper class with an `order`, got {self.stepper!r}")
 

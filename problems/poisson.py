@@ -24,6 +24,7 @@ from sciml.domain import Domain
 from sciml.problem import AbstractSteadyProblem
 from sciml.solvers import poisson_dirichlet, poisson_periodic
 from sciml.spectral import GaussianRandomField, Grid
+from sciml.validate import check_number
 
 __all__ = ["Poisson"]
 
@@ -68,16 +69,14 @@ class Poisson(AbstractSteadyProblem):
     name = "poisson"
 
     def __post_init__(self):
-        if self.dim not in (1, 2, 3):
+        if type(self.dim) is not int or self.dim not in (1, 2, 3):
             raise ValueError(f"Poisson: dim must be 1, 2 or 3, got {self.dim}")
         if self.boundary not in _BOUNDARIES:
             raise ValueError(f"Poisson: boundary must be one of {_BOUNDARIES}, got {self.boundary!r}")
         if self.discretization not in _DISCRETIZATIONS:
             raise ValueError(f"Poisson: discretization must be one of {_DISCRETIZATIONS}, got {self.discretization!r}")
-        if self.grf_alpha <= self.dim / 2:
-            raise ValueError(f"Poisson: grf_alpha must exceed dim / 2 = {self.dim / 2}, got {self.grf_alpha}")
-        if not (math.isfinite(self.grf_tau) and self.grf_tau > 0):
-            raise ValueError(f"Poisson: grf_tau must be positive and finite, got {self.grf_tau}")
+        check_number("Poisson", "grf_alpha", self.grf_alpha, above=self.dim / 2, why="dim / 2: a finite pointwise variance")
+        check_number("Poisson", "grf_tau", self.grf_tau, above=0)
 
     @property
     def periodic(self) -> bool:

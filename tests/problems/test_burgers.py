@@ -166,3 +166,20 @@ def test_rejects_bad_arguments():
         problem.solve(torch.zeros(1, 16, dtype=torch.float64), problem.grid(16))
     with pytest.raises(ValueError, match="sine"):
         problem.exact_solution(torch.zeros(3, 2, dtype=torch.float64))
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"x_min": math.nan}, ValueError, "Burgers: x_min must be a finite number, got nan"),
+    ({"grf_tau": -5.0}, ValueError, "Burgers: grf_tau must be a finite number > 0, got -5.0"),
+    ({"grf_sigma": 0.0}, ValueError, "Burgers: grf_sigma must be a finite number > 0, got 0.0"),
+    ({"grf_alpha": 0.5}, ValueError, "Burgers: grf_alpha must be a finite number > 0.5 (dim / 2: a finite pointwise variance), got 0.5"),
+    ({"final_time": math.inf}, ValueError, "Burgers: final_time must be a finite number > 0, got inf"),
+    ({"max_dt": -1e-3}, ValueError, "Burgers: max_dt must be a finite number > 0, got -0.001"),
+    ({"n_frames": 0}, ValueError, "Burgers: n_frames must be an integer >= 1, got 0"),
+    ({"n_frames": 2.0}, TypeError, "Burgers: n_frames must be an integer >= 1, got 2.0"),
+    ({"min_solve_points": True}, TypeError, "Burgers: min_solve_points must be an integer >= 1, got True"),
+])
+def test_parameters_are_checked_where_constructed(kwargs, error, message):
+    with pytest.raises(error) as info:
+        Burgers(**kwargs)
+    assert str(info.value) == message

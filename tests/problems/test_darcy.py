@@ -87,3 +87,19 @@ def test_bad_arguments_raise():
         problem.sample_inputs(1, Grid.uniform(9, 2, periodic=True), torch.Generator())
     with pytest.raises(ValueError, match=r"\(B, 1, 9, 9\)"):
         problem.solve(torch.ones(1, 9, 9, dtype=torch.float64), problem.grid(9))
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"rtol": -1.0}, ValueError, "Darcy: rtol must be a finite number > 0 and < 1 (the solver's relative residual target), got -1.0"),
+    ({"rtol": 1.0}, ValueError, "Darcy: rtol must be a finite number > 0 and < 1"),
+    ({"grf_alpha": math.nan}, ValueError, "Darcy: grf_alpha must be a finite number > 1 (dim / 2: a finite pointwise variance), got nan"),
+    ({"grf_alpha": 1.0}, ValueError, "Darcy: grf_alpha must be a finite number > 1"),
+    ({"grf_tau": -3.0}, ValueError, "Darcy: grf_tau must be a finite number > 0, got -3.0"),
+    ({"high": math.inf}, ValueError, "Darcy: high must be a finite number > 0, got inf"),
+    ({"forcing": math.nan}, ValueError, "Darcy: forcing must be a finite number, got nan"),
+    ({"low": "3"}, TypeError, "Darcy: low must be a finite number > 0, got '3'"),
+])
+def test_parameters_are_checked_where_constructed(kwargs, error, message):
+    with pytest.raises(error) as info:
+        Darcy(**kwargs)
+    assert str(info.value).startswith(message)

@@ -158,3 +158,23 @@ def test_errors_name_the_argument(generator):
     coords = torch.rand(4, 3, dtype=torch.float64, generator=generator, requires_grad=True)
     with pytest.raises(TypeError, match="grid differentiator"):
         p.residual(coords[:, :1] * 0, None, AutogradDiff(coords, time=True))  # the vorticity alone, at points
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"nu": math.inf}, ValueError, "NavierStokes: nu must be a finite number > 0, got inf"),
+    ({"time_step": 0.0}, ValueError, "NavierStokes: time_step must be a finite number > 0, got 0.0"),
+    ({"time_step": -0.005}, ValueError, "NavierStokes: time_step must be a finite number > 0, got -0.005"),
+    ({"time_step": 0.003}, ValueError, "NavierStokes: time_step=0.003 must divide frame_interval=1.0 a whole number of times"),
+    ({"final_time": math.inf}, ValueError, "NavierStokes: final_time must be a finite number > 0, got inf"),
+    ({"final_time": 1e300, "frame_interval": 1e-300}, ValueError,
+     "NavierStokes: frame_interval=1e-300 must divide final_time=1e+300 a whole number of times"),
+    ({"frame_interval": 0.3}, ValueError, "NavierStokes: frame_interval=0.3 must divide final_time=50.0 a whole number of times"),
+    ({"tau": math.nan}, ValueError, "NavierStokes: tau must be a finite number > 0, got nan"),
+    ({"alpha": 1.0}, ValueError, "NavierStokes: alpha must be a finite number > 1 (dim / 2: a finite pointwise variance), got 1.0"),
+    ({"forcing_amplitude": math.inf}, ValueError, "NavierStokes: forcing_amplitude must be a finite number, got inf"),
+    ({"solver_resolution": 4}, ValueError, "NavierStokes: solver_resolution must be an integer >= 8, got 4"),
+])
+def test_parameters_are_checked_where_constructed(kwargs, error, message):
+    with pytest.raises(error) as info:
+        NavierStokes(**kwargs)
+    assert str(info.value) == message

@@ -98,3 +98,15 @@ def test_bad_arguments_raise():
         problem.solve(torch.zeros(1, 1, 8, 8, dtype=torch.float64), Poisson(boundary="periodic").grid(8))
     with pytest.raises(ValueError, match="points"):
         problem.exact_solution(torch.zeros(5, 3, dtype=torch.float64))
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"grf_alpha": float("nan")}, ValueError, "Poisson: grf_alpha must be a finite number > 1.0 (dim / 2: a finite pointwise variance), got nan"),
+    ({"dim": 3, "grf_alpha": 1.5}, ValueError, "Poisson: grf_alpha must be a finite number > 1.5"),
+    ({"grf_tau": -1.0}, ValueError, "Poisson: grf_tau must be a finite number > 0, got -1.0"),
+    ({"grf_tau": float("inf")}, ValueError, "Poisson: grf_tau must be a finite number > 0, got inf"),
+])
+def test_parameters_are_checked_where_constructed(kwargs, error, message):
+    with pytest.raises(error) as info:
+        Poisson(**kwargs)
+    assert str(info.value).startswith(message)

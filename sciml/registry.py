@@ -5,7 +5,7 @@ models and the built-in problems, and nothing in the core imports it (tests/test
 """
 
 from sciml.models import FNO, TFNO
-from sciml.optim import LBFGS, Adam, ConFIG, MConFIG, MultiAdam
+from sciml.optim import LBFGS, SGD, Adam, AdamW, ConFIG, MConFIG, MultiAdam
 from sciml.problems import Burgers, Darcy, NavierStokes, Poisson
 
 PROBLEMS = {
@@ -22,6 +22,8 @@ MODELS = {
 
 OPTIMIZERS = {
     "adam": Adam,
+    "adamw": AdamW,
+    "sgd": SGD,
     "lbfgs": LBFGS,
     "config": ConFIG,
     "mconfig": MConFIG,

@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+import h5py
 import torch
 from torch import Tensor, nn
 from tqdm import tqdm
@@ -25,6 +26,8 @@ from sciml.cli.config import (
     build_from_signature,
 )
 from sciml.data import DatasetError, DatasetWriter, H5Dataset, read_info
+from sciml.data.format import FORMAT
+from sciml.data.readers import ReaderError, read_pairs
 from sciml.models.autoregressive import Autoregressive
 from sciml.problem import AbstractEvolutionProblem, AbstractProblem
 from sciml.registry import MODELS, OPTIMIZERS, PROBLEMS
@@ -81,27 +84,44 @@ def _generated(source: Source, config: DataConfig, where: str, device: torch.dev
     return path
 
 
+def _is_sciml_dataset(path: Path) -> bool:
+    """Whether ``path`` is an HDF5 file marked as a sciml dataset (else: a format of :func:`sciml.data.read_pairs`)."""
+    if not h5py.is_hdf5(path):
+        return False
+    with h5py.File(path, "r", locking=False) as f:
+        return f.attrs.get("format") == FORMAT
+
+
 def load_split(source: Source, config: DataConfig, n: int | None, where: str, device: torch.device | str = "cpu") -> Split:
-    """Read (or generate on ``device``, then read) one split at ``config.resolution``, in float32, frames split as configured."""
+    """Read (or generate on ``device``, then read) one split at ``config.resolution``, in float32, frames split as configured.
+
+    A sciml dataset carries its problem (for residuals); the formats users already have (FNO ``.mat``,
+    PDEBench, neuraloperator ``.pt``, :func:`sciml.data.read_pairs`) do not.
+    """
     path = Path(source.path) if source.path is not None else _generated(source, config, where, torch.device(device))
+    if not path.is_file():
+        raise ConfigError(f"{where}: {path}: no such file")
     try:
-        info = read_info(path)
-        dataset = H5Dataset(path, resolution=config.resolution, n=n, dtype=torch.float32)
-    except FileNotFoundError:
-        raise ConfigError(f"{where}: {path}: no such file") from None
-    except (DatasetError, ValueError) as err:
+        if _is_sciml_dataset(path):
+            info = read_info(path)
+            dataset = H5Dataset(path, resolution=config.resolution, n=n, dtype=torch.float32)
+            problem = PROBLEMS[info.problem].from_params(info.params) if info.problem in PROBLEMS else None
+            inputs, targets, grid = dataset.inputs, dataset.solutions, dataset.input_grid
+            description = f"{path} ({len(dataset)} samples of {info.problem} on {grid.describe()})"
+        else:
+            pairs = read_pairs(path, resolution=config.resolution, n=n)
+            inputs, targets, grid, problem = pairs.inputs, pairs.solutions, pairs.input_grid, None
+            description = pairs.description
+    except (DatasetError, ReaderError, ValueError, OSError) as err:
         raise ConfigError(f"{where}: {err}") from None
-    problem = PROBLEMS[info.problem].from_params(info.params) if info.problem in PROBLEMS else None
-    inputs, targets = dataset.inputs, dataset.solutions
     if config.input_frames is not None:
-        frames = isinstance(problem, AbstractEvolutionProblem) and problem.solution_channels == 1
-        if not frames or not 0 < config.input_frames < targets.shape[1]:
-            raise ConfigError(f"data.input_frames: {path} holds {targets.shape[1]} channels of a {info.problem} problem; "
-                              f"input_frames must split the frames (1 .. {targets.shape[1] - 1}) of a one-channel evolution problem")
+        one_channel = problem is None or (isinstance(problem, AbstractEvolutionProblem) and problem.solution_channels == 1)
+        if not one_channel or not 0 < config.input_frames < targets.shape[1]:
+            raise ConfigError(f"data.input_frames: {path} holds {targets.shape[1]} target channels; input_frames must split "
+                              f"them (1 .. {targets.shape[1] - 1}) as frames of a one-channel evolution problem")
         inputs, targets = targets[:, : config.input_frames], targets[:, config.input_frames :]  # (n, k, *S), (n, T - k, *S)
         problem = None  # the residual's layout starts at w0, which these inputs are not
-    description = f"{path} ({len(dataset)} samples of {info.problem} on {dataset.input_grid.describe()})"
-    return Split(inputs, targets, dataset.input_grid, problem, description)
+    return Split(inputs, targets, grid, problem, description)
 
 
 def build_model(table: dict, in_channels: int, out_channels: int, seed: int) -> nn.Module:

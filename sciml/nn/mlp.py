@@ -53,7 +53,7 @@ class PointwiseLinear(nn.Module):
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, bias: bool = True, generator: torch.Generator | None = None
+        self, in_channels: int, out_channels: int, bias: bool = True, *, generator: torch.Generator | None = None
     ):
         super().__init__()
         if in_channels < 1 or out_channels < 1:
@@ -101,6 +101,7 @@ class ChannelMLP(nn.Module):
         in_channels: int,
         hidden_channels: int,
         out_channels: int,
+        *,
         activation: Activation = F.gelu,
         generator: torch.Generator | None = None,
     ):
@@ -140,6 +141,7 @@ class MLP(nn.Module):
         hidden_features: int,
         out_features: int,
         n_layers: int = 2,
+        *,
         activation: Activation = F.gelu,
         generator: torch.Generator | None = None,
     ):

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from sciml.models import FNO, FNOOptions, FourierBlock
 from sciml.models.fno_block import pointwise
-from sciml.nn import PointwiseLinear
+from sciml.nn import ByDevice, PointwiseLinear
 
 
 def _assert_same_function(fused, plain, inputs, generator, atol=1e-10):
@@ -98,5 +98,6 @@ def test_blocks_share_one_path_policy_built_from_the_options():
     model = FNO(1, 1, (4, 4), 8, n_layers=3)
     policies = {id(block.spectral.policy) for block in model.blocks}
     assert len(policies) == 1
+    assert isinstance(model.blocks[0].spectral.policy, ByDevice)  # "auto"
     fixed = FNO(1, 1, (4, 4), 8, n_layers=2, options=FNOOptions(spectral_path="dft"))
-    assert fixed.blocks[0].spectral.policy.choose(None, None, None, None, True) == ("dft", "dft")
+    assert all(block.spectral.policy.paths == ("dft", "dft") for block in fixed.blocks)

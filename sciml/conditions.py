@@ -20,7 +20,7 @@ from torch import Tensor
 from sciml.diff import AutogradDiff
 from sciml.domain import Domain
 
-__all__ = ["AbstractCondition", "Dirichlet", "Initial", "Neumann", "Periodic"]
+__all__ = ["AbstractCondition", "AbstractFaceCondition", "Dirichlet", "Initial", "Neumann", "Periodic"]
 
 #: a solution as a function of points: ``(P, D) -> (P, C)``
 Field = Callable[[Tensor], Tensor]
@@ -59,7 +59,18 @@ def _values(value: Field | float, points: Tensor, like: Tensor) -> Tensor:
     return value(points) if callable(value) else torch.full_like(like, float(value))
 
 
-class Dirichlet(AbstractCondition):
+class AbstractFaceCondition(AbstractCondition):
+    """A condition on the faces of some space axes, with data ``value`` (a number or a function of points)."""
+
+    def __init__(self, domain: Domain, value: Field | float = 0.0, axes: tuple[int, ...] | None = None):
+        super().__init__(domain)
+        self.value, self.axes = value, tuple(range(domain.dim)) if axes is None else tuple(axes)
+
+    def sample(self, n, generator, method="uniform", dtype=torch.float64):
+        return self.domain.sample_boundary(n, generator, method, axes=self.axes, dtype=dtype)
+
+
+class Dirichlet(AbstractFaceCondition):
     r""":math:`u = g` on the faces of space axes ``axes``: residual :math:`u - g`.
 
     Parameters
@@ -72,20 +83,13 @@ class Dirichlet(AbstractCondition):
         The space axes whose two faces carry the condition; ``None``: all.
     """
 
-    def __init__(self, domain: Domain, value: Field | float = 0.0, axes: tuple[int, ...] | None = None):
-        super().__init__(domain)
-        self.value, self.axes = value, axes
-
-    def sample(self, n, generator, method="uniform", dtype=torch.float64):
-        return self.domain.sample_boundary(n, generator, method, axes=self.axes, dtype=dtype)
-
     def residual(self, u, points):
         self._check(points)
         values = u(points)
         return values - _values(self.value, points, values)
 
 
-class Neumann(AbstractCondition):
+class Neumann(AbstractFaceCondition):
     r""":math:`\partial u / \partial n = g` on the faces of space axes ``axes`` (outward normal): residual :math:`\partial_n u - g`.
 
     On the face :math:`x_i = a_i` the outward derivative is :math:`-\partial_i u`, on :math:`x_i = b_i` it is
@@ -101,13 +105,6 @@ class Neumann(AbstractCondition):
     axes
         The space axes whose two faces carry the condition; ``None``: all.
     """
-
-    def __init__(self, domain: Domain, value: Field | float = 0.0, axes: tuple[int, ...] | None = None):
-        super().__init__(domain)
-        self.value, self.axes = value, tuple(range(domain.dim)) if axes is None else tuple(axes)
-
-    def sample(self, n, generator, method="uniform", dtype=torch.float64):
-        return self.domain.sample_boundary(n, generator, method, axes=self.axes, dtype=dtype)
 
     def residual(self, u, points):
         self._check(points)

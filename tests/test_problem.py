@@ -26,13 +26,7 @@ from sciml.registry import PROBLEMS
 TWO_PI = 2 * math.pi
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The solvers make many small FFTs, which torch's intra-op threads slow down on a busy two-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,4 +1,5 @@
 import dataclasses
+import inspect
 import json
 import math
 
@@ -13,14 +14,7 @@ from sciml.domain import Domain
 from sciml.spectral import Grid
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The solver makes thousands of small FFTs; on a busy 2-core machine torch's intra-op threading
-    makes each of them ~100x slower (measured 31 s vs 0.2 s for one solve), so these tests run on one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # the classic sine problem with a milder viscosity, so that the tests run in seconds on a CPU
@@ -183,3 +177,44 @@ def test_parameters_are_checked_where_constructed(kwargs, error, message):
     with pytest.raises(error) as info:
         Burgers(**kwargs)
     assert str(info.value) == message
+
+
+def raissi_reference_vs_solver(t_max: float) -> float:
+    """Max difference of the reference on Raissi's nodes and the spectral solver, times 0, 0.01, .., t_max.
+
+    The periodic grid of 510 points holds Raissi's 256 nodes x_k = -1 + 2k/255 at its even points
+    (x = 1 is the periodic image of x = -1), so no interpolation enters the comparison.
+    """
+    problem = Burgers.pinn_classic()
+    n_times = round(t_max / 0.01) + 1
+    solver = dataclasses.replace(problem, final_time=t_max)
+    grid = solver.grid(510)
+    trajectory = solver.trajectory(solver.sample_inputs(1, grid, torch.Generator()), grid, n_times)[0, 0]  # (n_t, 510)
+    on_nodes = torch.cat([trajectory[:, ::2], trajectory[:, :1]], dim=1)  # (n_t, 256)
+    _, values = problem.pinn_reference(n_times=n_times, t_max=t_max)
+    return (on_nodes - values.reshape(n_times, 256)).abs().max().item()
+
+
+def test_pinn_reference_is_on_raissis_grid_and_matches_the_solver():
+    problem = Burgers.pinn_classic()
+    defaults = inspect.signature(problem.pinn_reference).parameters
+    assert (defaults["n_times"].default, defaults["n_points"].default, defaults["t_max"].default) == (100, 256, 0.99)
+    points, values = problem.pinn_reference(n_times=11, t_max=0.1)
+    assert points.shape == (11 * 256, 2) and values.shape == (11 * 256, 1) and values.dtype == torch.float64
+    grid = points.reshape(11, 256, 2)  # time-major
+    torch.testing.assert_close(grid[:, 0, 0], 0.01 * torch.arange(11, dtype=torch.float64), rtol=0, atol=1e-15)
+    torch.testing.assert_close(grid[0, :, 1], torch.linspace(-1, 1, 256, dtype=torch.float64), rtol=0, atol=0)
+    u = values.reshape(11, 256)
+    torch.testing.assert_close(u[0], -torch.sin(math.pi * grid[0, :, 1]), rtol=0, atol=1e-15)
+    assert u[:, [0, -1]].abs().max() < 1e-13  # u(t, +-1) = 0
+    assert raissi_reference_vs_solver(0.1) < 1e-12
+    with pytest.raises(ValueError, match="t_max"):
+        problem.pinn_reference(t_max=1.5)
+    with pytest.raises(ValueError, match="sine"):
+        Burgers().pinn_reference()
+
+
+@pytest.mark.slow
+def test_pinn_reference_matches_the_solver_on_the_whole_grid():
+    """Raissi's whole grid: measured 1.4e-10 (the solver's error once the front has formed, see the card), 20 s."""
+    assert raissi_reference_vs_solver(0.99) < 5e-10

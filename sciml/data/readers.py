@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from sciml.data.dataset import READ_BLOCK_BYTES, subsample_factors
-from sciml.data.readers_base import Field, Layout, ReaderError, open_hdf5
+from sciml.data.readers_base import HDF5_ERRORS, Field, Layout, ReaderError, open_hdf5
 from sciml.data.readers_mat import fno_layout, v5_variables, v73_variables
 from sciml.data.readers_pdebench import pdebench_layout
 from sciml.data.readers_torch import torch_layout
@@ -116,7 +116,12 @@ def read_pairs(
     if suffix == ".mat" and not _is_mat73(path):
         return _assemble(path, fno_layout(path, *v5_variables(path), "v5"), resolution, n, dtype)
     with open_hdf5(path) as f:
-        layout = fno_layout(path, *v73_variables(path, f), "v7.3") if suffix == ".mat" else pdebench_layout(path, f)
+        try:
+            layout = fno_layout(path, *v73_variables(path, f), "v7.3") if suffix == ".mat" else pdebench_layout(path, f)
+        except ReaderError:
+            raise
+        except HDF5_ERRORS as err:
+            raise ReaderError(path, f"damaged HDF5 file, its structure cannot be read ({err})") from err
         return _assemble(path, layout, resolution, n, dtype)
 
 
@@ -180,7 +185,7 @@ def _read(path: Path, field: Field, count: int, factor: int, dim: int, dtype: to
     for start in range(0, count, block):
         try:
             part = field.read(start, min(start + block, count))
-        except OSError as err:  # h5py's report of a dataset whose bytes are missing or damaged
+        except HDF5_ERRORS as err:  # h5py's report of an array whose bytes are missing or damaged
             raise ReaderError(path, f"cannot read {field.name}, truncated or corrupt ({err})") from err
         part = part[stride]
         if not isinstance(part, Tensor):  # torch takes native byte order only (v5 files may be big-endian)

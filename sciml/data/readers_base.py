@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,10 @@ from torch import Tensor
 
 from sciml.data.format import FORMAT as SCIML_FORMAT
 from sciml.spectral.grid import Grid
+
+
+#: what h5py raises for a damaged file, depending on which structure is hit (found by flipping bytes of files)
+HDF5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError)
 
 
 class ReaderError(ValueError):
@@ -67,18 +72,23 @@ def make_grid(path: Path, shape: tuple[int, ...], lengths: tuple[float, ...], pe
 
 
 def check_numeric(path: Path, name: str, dtype: np.dtype) -> None:
-    """Refuse arrays that are not bool, integer or real floating point (text, cells, structs, complex)."""
-    if dtype.kind not in "biuf":
-        raise ReaderError(path, f"{name} holds {dtype} values; expected a real numeric array")
+    """Refuse arrays that are not bool, integer or real floating point of at most 64 bits (text, cells, complex)."""
+    if dtype.kind not in "biuf" or dtype.itemsize > 8:
+        raise ReaderError(path, f"{name} holds {dtype} values; expected a real numeric array of at most 64 bits")
 
 
-def open_hdf5(path: Path) -> h5py.File:
-    """Open an HDF5 file for reading; a sciml dataset, or a file HDF5 cannot open, is a :class:`ReaderError`."""
+@contextmanager
+def open_hdf5(path: Path) -> Iterator[h5py.File]:
+    """An HDF5 file open for reading; a sciml dataset, or a file HDF5 cannot open, is a :class:`ReaderError`."""
     try:
         f = h5py.File(path, "r")
-    except OSError as err:
+    except HDF5_ERRORS as err:
         raise ReaderError(path, f"not a readable HDF5 file, truncated or corrupt ({err})") from err
-    if f.attrs.get("format") == SCIML_FORMAT:
-        f.close()
-        raise ReaderError(path, f"is a sciml dataset (format={SCIML_FORMAT!r}); read it with sciml.data.H5Dataset")
-    return f
+    with f:
+        try:
+            kind = f.attrs.get("format")
+        except HDF5_ERRORS as err:
+            raise ReaderError(path, f"damaged HDF5 file, its attributes cannot be read ({err})") from err
+        if kind == SCIML_FORMAT:
+            raise ReaderError(path, f"is a sciml dataset (format={SCIML_FORMAT!r}); read it with sciml.data.H5Dataset")
+        yield f

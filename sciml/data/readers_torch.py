@@ -30,11 +30,13 @@ def torch_layout(path: Path) -> Layout:
     """The pairs of a neuraloperator ``.pt`` file (see the module docstring)."""
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise ReaderError(path, "refused by torch.load(weights_only=True): it holds objects other than tensors and "
-                                "plain containers") from err
-    # torch reports truncation as any of these, depending on where the file ends
-    except (RuntimeError, EOFError, OSError, ValueError) as err:
+    except pickle.UnpicklingError as err:  # torch's message spans many lines; keep the one that says why
+        why = next((line.strip() for line in str(err).splitlines() if "WeightsUnpickler error" in line), "")
+        raise ReaderError(path, f"refused by torch.load(weights_only=True), which loads only tensors and plain "
+                                f"containers: {why or 'damaged pickle'}") from err
+    # torch reports a damaged file as any of RuntimeError, EOFError, OSError, KeyError, ..., depending on
+    # which bytes are hit; all of them mean the same here
+    except Exception as err:
         raise ReaderError(path, f"not a readable torch file, truncated or corrupt ({type(err).__name__}: "
                                 f"{str(err).splitlines()[0] if str(err) else ''})") from err
     if not isinstance(data, dict) or not {"x", "y"} <= data.keys():

@@ -240,3 +240,28 @@ class Burgers(AbstractPseudoSpectralProblem):
         y = x - torch.sqrt(4 * self.viscosity * t) * z  # (P, nodes)
         weights = torch.softmax(-(z**2) - amplitude * torch.cos((2 * math.pi / self.length) * y), dim=1)  # (P, nodes)
         return (weights * self.initial_value(y)).sum(1, keepdim=True)
+
+    def pinn_reference(self, n_times: int = 100, n_points: int = 256, t_max: float = 0.99) -> tuple[Tensor, Tensor]:
+        r"""The reference on Raissi's evaluation grid: ``n_times`` times in ``[0, t_max]`` by ``n_points`` in the closed interval.
+
+        The defaults are the grid of Raissi et al.'s ``burgers_shock.mat`` (JCP 378, 2019):
+        :math:`t_j = 0.01 j`, ``j = 0..99``, and 256 equispaced :math:`x` from -1 to 1, both ends
+        included. Values are :meth:`exact_solution` (Cole-Hopf, converged to about 1e-13 in the
+        quadrature and matched by the spectral solver to about 1e-11, see ``tests/problems``).
+
+        Returns
+        -------
+        points, values
+            ``(n_times * n_points, 2)`` rows ``(t, x)``, time-major (reshape to ``(n_times, n_points)``
+            for a space-time picture), and ``(n_times * n_points, 1)``; float64.
+        """
+        if self.initial_condition != "sine":
+            raise ValueError("Burgers.pinn_reference: needs the 'sine' initial condition (an exact solution)")
+        if n_times < 1 or n_points < 2 or not 0 <= t_max <= self.final_time:
+            raise ValueError(f"Burgers.pinn_reference: need n_times >= 1, n_points >= 2 and 0 <= t_max <= T = {self.final_time}, "
+                             f"got n_times={n_times}, n_points={n_points}, t_max={t_max}")
+        t = torch.linspace(0, t_max, n_times, dtype=torch.float64)
+        x = torch.linspace(self.x_min, self.x_min + self.length, n_points, dtype=torch.float64)
+        points = torch.stack(torch.meshgrid(t, x, indexing="ij"), dim=-1).reshape(-1, 2)  # (n_t * n_x, 2)
+        # in chunks: the quadrature holds (P, nodes) arrays
+        return points, torch.cat([self.exact_solution(chunk) for chunk in points.split(4096)])

@@ -24,7 +24,8 @@ from sciml.optim.conflict_free import conflict_free
 from sciml.optim.inner import AbstractInnerUpdate
 from sciml.optim.m_config import MConFIG, pseudo_momentum
 from sciml.optim.multiadam import MultiAdam, default_groups, multi_adam
-from sciml.optim.terms import Closure
+from sciml.optim.natural_gradient import NaturalGradient, gauss_newton_direction
+from sciml.optim.terms import Closure, Residual
 
 __all__ = [
     "LBFGS",
@@ -37,8 +38,11 @@ __all__ = [
     "ConFIG",
     "MConFIG",
     "MultiAdam",
+    "NaturalGradient",
+    "Residual",
     "conflict_free",
     "default_groups",
+    "gauss_newton_direction",
     "multi_adam",
     "pseudo_momentum",
 ]

@@ -1,15 +1,19 @@
 """The closure contract every optimizer in :mod:`sciml.optim` shares: named scalar loss terms.
 
-A loss closure takes no argument and returns ``dict[str, Tensor]``, e.g.
+A loss closure takes no argument and returns ``dict[str, Tensor | Residual]``, e.g.
 ``{"pde": ..., "bc": ..., "ic": ...}``: each term a 0-dim floating tensor that still carries its
-autograd graph and has not been back-propagated. The optimizer calls the closure, back-propagates
-what its rule needs and returns the terms as first evaluated, detached. An optimizer is configured
-with the names of its terms; a closure that returns another name, misses one, returns an empty
-dict or a term that is not a differentiable scalar is an error that names the offender.
+autograd graph and has not been back-propagated, or a :class:`Residual`, a term that carries its
+unreduced residual vector (its loss is the vector's mean square): every optimizer reads its loss,
+and the second-order ones (:class:`~sciml.optim.NaturalGradient`) read the vector. The optimizer calls
+the closure, back-propagates what its rule needs and returns the terms' losses as first evaluated,
+detached. An optimizer is configured with the names of its terms; a closure that returns another
+name, misses one, returns an empty dict or a term that is not a differentiable scalar is an error
+that names the offender.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import torch
@@ -17,6 +21,7 @@ from torch import Tensor
 
 __all__ = [
     "Closure",
+    "Residual",
     "check_names",
     "check_weights",
     "detached",
@@ -27,7 +32,22 @@ __all__ = [
     "weighted_sum",
 ]
 
-Closure = Callable[[], dict[str, Tensor]]
+@dataclasses.dataclass(frozen=True)
+class Residual:
+    r"""A loss term that carries its pointwise residual :math:`r`: the term is :math:`\frac{1}{P}\sum_p |r_p|^2`.
+
+    ``values`` ``(P, ...)``, with its autograd graph. Gauss-Newton methods need :math:`r` itself (its
+    Jacobian), not only the mean square that first-order methods differentiate.
+    """
+
+    values: Tensor
+
+    def loss(self) -> Tensor:
+        """The mean square of the residual, 0-dim."""
+        return self.values.square().mean()
+
+
+Closure = Callable[[], dict[str, "Tensor | Residual"]]
 
 
 def check_names(terms: Sequence[str], who: str) -> tuple[str, ...]:
@@ -63,6 +83,7 @@ def evaluate(closure: Closure, names: tuple[str, ...], who: str) -> dict[str, Te
     terms = closure()
     if not isinstance(terms, Mapping):
         raise TypeError(f"{who}: the closure must return a dict of named loss terms, got {type(terms).__name__}")
+    terms = {name: value.loss() if isinstance(value, Residual) else value for name, value in terms.items()}
     if not terms:
         raise ValueError(f"{who}: the closure returned no loss terms (an empty dict); expected {names}")
     for name, value in terms.items():

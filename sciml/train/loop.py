@@ -22,13 +22,14 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from tqdm import tqdm
 
+from sciml.optim import Residual
 from sciml.train.checkpoint import rng_state
 from sciml.train.run import RunDirectory
 
 __all__ = ["NonFiniteLoss", "Objective", "Progress", "fit"]
 
-#: ``objective(model, batch) -> {term: per-sample values (B,)}``, ``batch`` as the batches yield it
-Objective = Callable[[nn.Module, Any], dict[str, Tensor]]
+#: ``objective(model, batch) -> {term: per-sample values (B,) or a Residual}``, ``batch`` as the batches yield it
+Objective = Callable[[nn.Module, Any], dict[str, "Tensor | Residual"]]
 
 
 class NonFiniteLoss(FloatingPointError):
@@ -74,7 +75,9 @@ def fit(
     optimizer
         A :mod:`sciml.optim` optimizer over the objective's term names: ``step(closure)`` returns the terms.
     objective
-        Per-sample loss terms of a batch; the step minimises their means over the global batch.
+        Per-sample loss terms of a batch; the step minimises their means over the global batch. A term
+        may instead be a :class:`~sciml.optim.Residual` (its loss is the residual's mean square), handed
+        to the optimizer whole: the form Gauss-Newton methods need (one process only).
     batches
         The training batches: ``len(batches)`` per epoch, and ``batches.epoch(epoch, start)`` yielding
         ``(batch, global_size)`` from batch ``start`` on: this process's share of a global batch of
@@ -124,7 +127,8 @@ def fit(
             def closure() -> dict[str, Tensor]:
                 with autocast:
                     per_sample = objective(model, batch)
-                terms = {name: values.float().sum() * scale for name, values in per_sample.items()}
+                terms = {name: values if isinstance(values, Residual) else values.float().sum() * scale
+                         for name, values in per_sample.items()}
                 _check_finite(terms, progress.step + 1, distributed)
                 return terms
 
@@ -156,16 +160,17 @@ def fit(
     return progress
 
 
-def _check_finite(terms: dict[str, Tensor], step: int, distributed: bool) -> None:
+def _check_finite(terms: dict[str, Tensor | Residual], step: int, distributed: bool) -> None:
     """Raise :class:`NonFiniteLoss` naming the step and the term; every process raises together under DDP."""
-    bad = [name for name, value in terms.items() if not torch.isfinite(value.detach())]
+    losses = {name: value.loss() if isinstance(value, Residual) else value for name, value in terms.items()}
+    bad = [name for name, value in losses.items() if not torch.isfinite(value.detach())]
     if distributed:
-        flag = torch.tensor([float(bool(bad))], device=next(iter(terms.values())).device)
+        flag = torch.tensor([float(bool(bad))], device=next(iter(losses.values())).device)
         dist.all_reduce(flag)
         if flag.item() and not bad:
             raise NonFiniteLoss(f"step {step}: a loss term is not finite on another process")
     if bad:
-        raise NonFiniteLoss(f"step {step}: loss term {bad[0]!r} is {terms[bad[0]].item()}")
+        raise NonFiniteLoss(f"step {step}: loss term {bad[0]!r} is {losses[bad[0]].item()}")
 
 
 def _epoch_row(progress: Progress, optimizer: torch.optim.Optimizer, distributed: bool) -> dict[str, float]:

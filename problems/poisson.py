@@ -1,19 +1,21 @@
-r"""Poisson's equation on the unit box in one to three dimensions.
+r"""Poisson's equation on a box: grids in one to three dimensions, PINN points in up to five.
 
 .. math::
-    -\Delta u = f \quad \text{in } (0, 1)^d, \qquad
+    -\Delta u = f \quad \text{in } (0, L)^d, \qquad
     u = 0 \text{ on the boundary (Dirichlet)} \quad \text{or} \quad u \text{ periodic with } \textstyle\int u = 0.
 
 For operator learning the input is a Gaussian random forcing :math:`f` and the output :math:`u`;
-for PINNs :meth:`Poisson.exact_solution` and :meth:`Poisson.exact_forcing` give a manufactured pair.
-The reference solver is exact for the discrete Laplacian: fast sine transforms (Dirichlet) or the
-FFT (periodic).
+for PINNs :meth:`Poisson.exact_solution` and :meth:`Poisson.exact_forcing` give a manufactured pair,
+and :meth:`Poisson.pinn_classic` is the benchmark :math:`u = \prod_i \sin(\pi x_i)` on the unit
+square (or its 5-D analogue). The reference solver is exact for the discrete Laplacian: fast sine
+transforms (Dirichlet) or the FFT (periodic).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -30,18 +32,19 @@ __all__ = ["Poisson"]
 
 _BOUNDARIES = ("dirichlet", "periodic")
 _DISCRETIZATIONS = ("fd2", "spectral")
-#: the manufactured solution's modes: (multiple of the base wavenumber, amplitude)
-_MODES = ((1, 1.0), (2, 0.5))
+#: the space dimensions of points (PINNs) and of grids (the data generator)
+_POINT_DIMS, _GRID_DIMS = (1, 2, 3, 4, 5), (1, 2, 3)
 
 
 @dataclasses.dataclass(frozen=True)
 class Poisson(AbstractSteadyProblem):
-    r"""Poisson's equation :math:`-\Delta u = f` on :math:`(0, 1)^d`.
+    r"""Poisson's equation :math:`-\Delta u = f` on :math:`(0, L)^d`.
 
     Parameters
     ----------
     dim
-        Space dimension, 1 to 3.
+        Space dimension: 1 to 3 for grids (data, solver), up to 5 for points (PINNs); the grid
+        methods of a 4- or 5-D problem raise.
     boundary
         ``"dirichlet"``: :math:`u = 0` on the boundary, fields on the nodal grid (both ends included).
         ``"periodic"``: periodic box, fields on the periodic grid; the solution is the zero-mean one
@@ -52,7 +55,14 @@ class Poisson(AbstractSteadyProblem):
     grf_alpha, grf_tau
         Forcing :math:`f \sim N(0, \tau^{2\alpha - d}(-\Delta + \tau^2 I)^{-\alpha})`: Neumann cosines on
         the nodal grid for ``"dirichlet"`` (with the constant mode), Fourier modes without the constant
-        mode for ``"periodic"``; ``grf_alpha > d / 2``.
+        mode for ``"periodic"``; ``grf_alpha > d / 2`` (checked where grids exist, ``d <= 3``).
+    length
+        The side :math:`L` of the box. Rescaling the box by :math:`s` multiplies the Laplacian of the
+        same profile by :math:`s^{-2}`, so a PINN's residual loss changes by :math:`s^{-4}` against its
+        boundary loss: the imbalance of MultiAdam's domain-scaling experiment (Yao et al. 2023).
+    exact_amplitudes
+        The manufactured solution's amplitudes :math:`c_1, c_2, \dots` of its modes
+        :math:`m = 1, 2, \dots` (see :meth:`exact_solution`).
 
     Shapes
     ------
@@ -65,18 +75,37 @@ class Poisson(AbstractSteadyProblem):
     discretization: str = "fd2"
     grf_alpha: float = 2.0
     grf_tau: float = 3.0
+    length: float = 1.0
+    exact_amplitudes: tuple[float, ...] = (1.0, 0.5)
 
     name = "poisson"
 
     def __post_init__(self):
-        if type(self.dim) is not int or self.dim not in (1, 2, 3):
-            raise ValueError(f"Poisson: dim must be 1, 2 or 3, got {self.dim}")
+        if type(self.dim) is not int or self.dim not in _POINT_DIMS:
+            raise ValueError(f"Poisson: dim must be 1 to 5 (1 to 3 on grids), got {self.dim}")
         if self.boundary not in _BOUNDARIES:
             raise ValueError(f"Poisson: boundary must be one of {_BOUNDARIES}, got {self.boundary!r}")
         if self.discretization not in _DISCRETIZATIONS:
             raise ValueError(f"Poisson: discretization must be one of {_DISCRETIZATIONS}, got {self.discretization!r}")
-        check_number("Poisson", "grf_alpha", self.grf_alpha, above=self.dim / 2, why="dim / 2: a finite pointwise variance")
+        if self.dim in _GRID_DIMS:  # the forcing lives on grids
+            check_number("Poisson", "grf_alpha", self.grf_alpha, above=self.dim / 2, why="dim / 2: a finite pointwise variance")
         check_number("Poisson", "grf_tau", self.grf_tau, above=0)
+        check_number("Poisson", "length", self.length, above=0)
+        amplitudes = tuple(self.exact_amplitudes)
+        if not amplitudes:
+            raise ValueError("Poisson: exact_amplitudes must hold at least one amplitude, got ()")
+        for m, c in enumerate(amplitudes, start=1):
+            check_number("Poisson", f"exact_amplitudes[{m - 1}]", c)
+        object.__setattr__(self, "exact_amplitudes", tuple(float(c) for c in amplitudes))
+
+    @classmethod
+    def pinn_classic(cls, dim: int = 2, **overrides: Any) -> "Poisson":
+        r"""The PINN benchmark :math:`u = \prod_i \sin(\pi x_i)`, :math:`f = d \pi^2 u`, :math:`u = 0` on the unit box.
+
+        ``dim=2`` is the usual 2-D problem on the unit square; ``dim=5`` its high-dimensional analogue
+        (points only: no grid solver in five dimensions).
+        """
+        return cls(**{"dim": dim, "exact_amplitudes": (1.0,), **overrides})
 
     @property
     def periodic(self) -> bool:
@@ -84,14 +113,17 @@ class Poisson(AbstractSteadyProblem):
 
     @property
     def domain(self) -> Domain:
-        """The unit box ``[0, 1]^dim``."""
-        return Domain(((0.0, 1.0),) * self.dim)
+        """The box ``[0, L]^dim``."""
+        return Domain(((0.0, self.length),) * self.dim)
 
     def grid(self, resolution: int) -> Grid:
-        """The ``resolution^dim`` grid on the unit box: nodal for ``"dirichlet"``, periodic otherwise; ``resolution >= 3``."""
+        """The ``resolution^dim`` grid on the box: nodal for ``"dirichlet"``, periodic otherwise; ``resolution >= 3``, ``dim <= 3``."""
+        if self.dim not in _GRID_DIMS:
+            raise ValueError(f"Poisson.grid: the grid solver covers dim 1 to 3, got dim={self.dim} "
+                             f"(a {self.dim}-D problem is for PINNs: points only)")
         if resolution < 3:
             raise ValueError(f"Poisson.grid: resolution must be >= 3, got {resolution}")
-        return Grid.uniform(resolution, self.dim, periodic=self.periodic)
+        return Grid.uniform(resolution, self.dim, self.length, periodic=self.periodic)
 
     def sample_inputs(self, n: int, grid: Grid, generator: torch.Generator) -> Tensor:
         """``n`` forcings ``(n, 1, *grid.shape)``, float64, from ``generator``."""
@@ -133,18 +165,23 @@ class Poisson(AbstractSteadyProblem):
         return True
 
     def _wavenumber(self) -> float:
-        """The base angular wavenumber of the manufactured modes: :math:`\\pi` (Dirichlet) or :math:`2\\pi` (periodic)."""
-        return 2 * math.pi if self.periodic else math.pi
+        """The base angular wavenumber of the manufactured modes: :math:`\\pi / L` (Dirichlet) or :math:`2\\pi / L` (periodic)."""
+        return (2 * math.pi if self.periodic else math.pi) / self.length
+
+    def _modes(self) -> list[tuple[int, float]]:
+        """``(m, c_m)`` for the manufactured solution's modes ``m = 1, 2, ...``."""
+        return list(enumerate(self.exact_amplitudes, start=1))
 
     def exact_solution(self, x: Tensor) -> Tensor:
         r"""The manufactured solution :math:`u^*(x) = \sum_m c_m \prod_i \sin(m \omega x_i)` at points ``(..., dim)`` -> ``(..., 1)``.
 
-        Modes :math:`(m, c_m) = (1, 1), (2, 1/2)` with :math:`\omega = \pi` (zero on the boundary of the
-        unit box) or :math:`2\pi` (periodic, zero mean). Differentiable in ``x``.
+        Amplitudes :math:`c_m` from :attr:`exact_amplitudes`, by default :math:`(1, 1/2)`, with
+        :math:`\omega = \pi / L` (zero on the boundary of the box) or :math:`2\pi / L` (periodic, zero
+        mean). Differentiable in ``x``.
         """
         self._check_points(x)
         omega = self._wavenumber()
-        return sum(c * torch.sin(m * omega * x).prod(dim=-1, keepdim=True) for m, c in _MODES)
+        return sum(c * torch.sin(m * omega * x).prod(dim=-1, keepdim=True) for m, c in self._modes())
 
     def exact_input(self, x: Tensor) -> Tensor:
         """The forcing of the manufactured solution, :meth:`exact_forcing`."""
@@ -154,7 +191,7 @@ class Poisson(AbstractSteadyProblem):
         r"""The matching forcing :math:`f^* = -\Delta u^* = \sum_m c_m\, d\, (m\omega)^2 \prod_i \sin(m \omega x_i)`, ``(..., 1)``."""
         self._check_points(x)
         omega = self._wavenumber()
-        return sum(c * self.dim * (m * omega) ** 2 * torch.sin(m * omega * x).prod(dim=-1, keepdim=True) for m, c in _MODES)
+        return sum(c * self.dim * (m * omega) ** 2 * torch.sin(m * omega * x).prod(dim=-1, keepdim=True) for m, c in self._modes())
 
     def _check_points(self, x: Tensor) -> None:
         if x.ndim < 1 or x.shape[-1] != self.dim:

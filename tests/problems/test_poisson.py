@@ -1,5 +1,6 @@
-"""The Poisson problem: manufactured solution, discrete exactness, convergence, seeding."""
+"""The Poisson problem: manufactured solution, discrete exactness, convergence, seeding, the PINN setups."""
 
+import math
 
 import pytest
 import torch
@@ -85,8 +86,16 @@ def test_same_seed_is_bit_identical_and_different_seeds_differ():
 
 
 def test_bad_arguments_raise():
-    with pytest.raises(ValueError, match="dim"):
-        Poisson(dim=4)
+    with pytest.raises(ValueError, match="dim must be 1 to 5"):
+        Poisson(dim=6)
+    with pytest.raises(ValueError, match="grid solver covers dim 1 to 3"):
+        Poisson(dim=4).grid(9)
+    with pytest.raises(ValueError, match="length"):
+        Poisson(length=0.0)
+    with pytest.raises(ValueError, match="exact_amplitudes"):
+        Poisson(exact_amplitudes=())
+    with pytest.raises(ValueError, match=r"exact_amplitudes\[1\]"):
+        Poisson(exact_amplitudes=(1.0, float("nan")))
     with pytest.raises(ValueError, match="boundary"):
         Poisson(boundary="neumann")
     with pytest.raises(ValueError, match="grf_alpha"):
@@ -110,3 +119,29 @@ def test_parameters_are_checked_where_constructed(kwargs, error, message):
     with pytest.raises(error) as info:
         Poisson(**kwargs)
     assert str(info.value).startswith(message)
+
+
+@pytest.mark.parametrize("dim", [2, 5])
+def test_pinn_classic_is_the_product_of_sines_with_round_off_residual(dim, generator):
+    problem = Poisson.pinn_classic(dim)
+    assert problem.domain.space == ((0.0, 1.0),) * dim and set(problem.conditions()) == {"bc"}
+    x = torch.rand(64, dim, generator=generator, dtype=torch.float64).requires_grad_(True)
+    u = problem.exact_solution(x)
+    torch.testing.assert_close(u, torch.sin(math.pi * x).prod(dim=1, keepdim=True), rtol=0, atol=1e-15)
+    torch.testing.assert_close(problem.exact_forcing(x), dim * math.pi**2 * u, rtol=0, atol=1e-13)
+    # -lap u = f by autograd to round-off (f is O(d pi^2)), and u = 0 on the boundary
+    assert problem.residual(u, problem.exact_input(x), AutogradDiff(x)).abs().max() < 1e-12
+    bc = problem.conditions()["bc"]
+    assert bc.residual(problem.exact_solution, bc.sample(128, generator, "sobol")).abs().max() < 1e-15
+
+
+def test_a_box_of_side_length_rescales_the_manufactured_pair_and_the_solver(generator):
+    unit, large = Poisson(dim=2), Poisson(dim=2, length=2.0)
+    x = torch.rand(30, 2, generator=generator, dtype=torch.float64)
+    torch.testing.assert_close(large.exact_solution(2 * x), unit.exact_solution(x), rtol=0, atol=1e-15)
+    torch.testing.assert_close(large.exact_forcing(2 * x), unit.exact_forcing(x) / 4, rtol=0, atol=1e-13)
+    assert large.domain.space == ((0.0, 2.0), (0.0, 2.0)) and large.grid(9).lengths == (2.0, 2.0)
+    spectral = Poisson(dim=2, length=2.0, discretization="spectral")
+    grid = spectral.grid(9)
+    f, exact = fields(spectral, grid)
+    torch.testing.assert_close(spectral.solve(f, grid), exact, rtol=0, atol=1e-12)

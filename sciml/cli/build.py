@@ -86,10 +86,13 @@ def _generated(source: Source, config: DataConfig, where: str, device: torch.dev
 
 def _is_sciml_dataset(path: Path) -> bool:
     """Whether ``path`` is an HDF5 file marked as a sciml dataset (else: a format of :func:`sciml.data.read_pairs`)."""
-    if not h5py.is_hdf5(path):
-        return False
-    with h5py.File(path, "r", locking=False) as f:
-        return f.attrs.get("format") == FORMAT
+    try:
+        if not h5py.is_hdf5(path):
+            return False
+        with h5py.File(path, "r", locking=False) as f:
+            return f.attrs.get("format") == FORMAT
+    except (OSError, KeyError, RuntimeError) as err:  # h5py's errors on a damaged file
+        raise ConfigError(f"{path}: not a readable HDF5 file ({err})") from None
 
 
 def load_split(source: Source, config: DataConfig, n: int | None, where: str, device: torch.device | str = "cpu") -> Split:

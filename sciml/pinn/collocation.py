@@ -1,0 +1,119 @@
+r"""Collocation points for PINN training, as the batches of :func:`sciml.train.fit`.
+
+An epoch is one point set used for ``steps_per_epoch`` optimizer steps: interior points of the
+problem's domain for the ``"pde"`` term and, for each named condition, points drawn by that
+condition's own sampler (the boundary and the initial slice apart). The set of epoch ``e`` is a
+function of ``(seed, e)`` alone (:func:`sciml.data.sample_generator`), so a resumed run sees the points
+an uninterrupted one would; with ``resample=False`` every epoch reuses the set of epoch 0 (full-batch
+training, as L-BFGS needs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+import torch
+from torch import Tensor
+
+from sciml.conditions import AbstractCondition
+from sciml.data import sample_generator
+from sciml.domain import METHODS
+from sciml.problem import AbstractProblem
+
+__all__ = ["Collocation", "select_conditions"]
+
+#: term names that are not conditions: the residual at the interior points and the observations
+RESERVED = ("pde", "data")
+
+
+def select_conditions(problem: AbstractProblem, names: Sequence[str] | None, who: str) -> dict[str, AbstractCondition]:
+    """The problem's conditions named in ``names`` (all for ``None``), in that order; raises naming ``who``."""
+    available = problem.conditions()
+    names = tuple(available) if names is None else tuple(names)
+    if any(name not in available for name in names) or len(set(names)) != len(names):
+        raise ValueError(f"{who}: conditions must be distinct names among {tuple(available)}, got {names}")
+    clashes = [name for name in names if name in RESERVED]
+    if clashes:
+        raise ValueError(f"{who}: {RESERVED} name the residual and data terms; the problem's conditions {clashes} may not take them")
+    return {name: available[name] for name in names}
+
+
+class Collocation:
+    """Point sets ``{"pde": (n_interior, D), name: (n, D) for each condition}`` for :func:`sciml.train.fit`.
+
+    Parameters
+    ----------
+    problem
+        Supplies the domain and the conditions.
+    n_interior
+        Interior (residual) points per set.
+    n_condition
+        Points per condition: one count for all, or ``{name: count}`` for each condition used.
+    conditions
+        Names of the problem's conditions that get points; ``None``: all of them. Leave out those a
+        :class:`~sciml.pinn.HardConstraint` enforces.
+    method
+        ``"uniform"``, ``"lhs"`` (Latin hypercube) or ``"sobol"`` (:func:`sciml.domain.unit_samples`).
+    steps_per_epoch
+        Optimizer steps on each set: ``len(collocation)``.
+    resample
+        Draw a new set every epoch; ``False``: the set of epoch 0 throughout.
+    seed
+        With the epoch, seeds each set.
+    dtype, device
+        Of the points handed to the model.
+
+    ``epoch(e)`` yields ``(points, 1)``: a global batch of one "sample", since a PINN objective
+    returns each term as its mean over the points, shape ``(1,)``.
+    """
+
+    def __init__(
+        self,
+        problem: AbstractProblem,
+        n_interior: int,
+        n_condition: int | Mapping[str, int],
+        *,
+        conditions: Sequence[str] | None = None,
+        method: str = "sobol",
+        steps_per_epoch: int = 1,
+        resample: bool = True,
+        seed: int = 0,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ):
+        self.conditions = select_conditions(problem, conditions, "Collocation")
+        names = tuple(self.conditions)
+        counts = dict.fromkeys(names, n_condition) if isinstance(n_condition, int) else dict(n_condition)
+        if set(counts) != set(names):
+            raise ValueError(f"Collocation: n_condition must give a count for exactly the conditions {names}, got {sorted(counts)}")
+        for name, n in {"n_interior": n_interior, **{f"n_condition[{k!r}]": v for k, v in counts.items()}}.items():
+            if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+                raise ValueError(f"Collocation: {name} must be an integer >= 1, got {n!r}")
+        if method not in METHODS:
+            raise ValueError(f"Collocation: method must be one of {METHODS}, got {method!r}")
+        if steps_per_epoch < 1:
+            raise ValueError(f"Collocation: steps_per_epoch must be >= 1, got {steps_per_epoch}")
+        self.problem, self.n_interior, self.counts = problem, n_interior, counts
+        self.method, self.steps_per_epoch, self.resample, self.seed = method, steps_per_epoch, resample, seed
+        self.dtype, self.device = dtype, device
+        self._cache: tuple[int, dict[str, Tensor]] | None = None
+
+    def __len__(self) -> int:
+        return self.steps_per_epoch
+
+    def points(self, epoch: int) -> dict[str, Tensor]:
+        """The set of ``epoch`` (of epoch 0 without resampling): ``{"pde": (n_interior, D), name: (n, D)}``."""
+        index = epoch if self.resample else 0
+        if self._cache is None or self._cache[0] != index:
+            generator = sample_generator(self.seed, index)
+            drawn = {"pde": self.problem.domain.sample_interior(self.n_interior, generator, self.method)}
+            for name, condition in self.conditions.items():
+                drawn[name] = condition.sample(self.counts[name], generator, self.method)
+            self._cache = index, {name: p.to(dtype=self.dtype, device=self.device) for name, p in drawn.items()}
+        return self._cache[1]
+
+    def epoch(self, epoch: int, start: int = 0) -> Iterator[tuple[dict[str, Tensor], int]]:
+        """Steps ``start, .., steps_per_epoch - 1`` of ``epoch``: the epoch's points, and a global batch size of 1."""
+        points = self.points(epoch)
+        for _ in range(start, self.steps_per_epoch):
+            yield points, 1

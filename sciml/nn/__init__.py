@@ -1,6 +1,17 @@
-"""Neural-network layers: the spectral convolution (the hot path) with its path policies, and the
-plain pointwise layers, positional grids and domain padding that operators and PINNs build on."""
+"""Neural-network layers: the spectral convolution (the hot path) with its path policies, the
+softmax-free Fourier/Galerkin attention, and the plain pointwise layers, convolutions, positional
+grids and domain padding that operators and PINNs build on."""
 
+from sciml.nn.attention import (
+    AbstractSimpleAttention,
+    FourierAttention,
+    GalerkinAttention,
+    HeadLayerNorm,
+    SimpleEncoderLayer,
+    fourier_attention,
+    galerkin_attention,
+)
+from sciml.nn.conv import conv, interpolate
 from sciml.nn.mlp import MLP, ChannelMLP, PointwiseLinear
 from sciml.nn.neuralop_compat import load_neuralop_spectral_conv, weight_from_neuralop
 from sciml.nn.padding import pad_domain, padding_widths, unpad_domain
@@ -19,17 +30,26 @@ from sciml.nn.truncated_fft import reference_spectral_conv
 
 __all__ = [
     "AbstractPathPolicy",
+    "AbstractSimpleAttention",
     "Autotune",
     "ByDevice",
     "CPURule",
     "ChannelMLP",
     "FixedPath",
+    "FourierAttention",
+    "GalerkinAttention",
     "GridCoordinates",
+    "HeadLayerNorm",
     "MLP",
     "PointwiseLinear",
+    "SimpleEncoderLayer",
     "SpectralConv",
     "as_policy",
+    "conv",
     "cpu_rule",
+    "fourier_attention",
+    "galerkin_attention",
+    "interpolate",
     "load_neuralop_spectral_conv",
     "pad_domain",
     "padding_widths",

@@ -24,7 +24,7 @@ from sciml.optim.conflict_free import conflict_free
 from sciml.optim.inner import AbstractInnerUpdate
 from sciml.optim.m_config import MConFIG, pseudo_momentum
 from sciml.optim.multiadam import MultiAdam, default_groups, multi_adam
-from sciml.optim.natural_gradient import NaturalGradient, gauss_newton_direction
+from sciml.optim.natural_gradient import NaturalGradient, gauss_newton_direction, residual_jacobian
 from sciml.optim.terms import Closure, Residual
 
 __all__ = [
@@ -45,4 +45,5 @@ __all__ = [
     "gauss_newton_direction",
     "multi_adam",
     "pseudo_momentum",
+    "residual_jacobian",
 ]

@@ -35,7 +35,7 @@ from torch import Tensor
 
 from sciml.optim.terms import Closure, Residual, check_names, check_weights, flat_params
 
-__all__ = ["NaturalGradient", "gauss_newton_direction"]
+__all__ = ["NaturalGradient", "gauss_newton_direction", "residual_jacobian"]
 
 SOLVERS = ("cg", "dense")
 
@@ -60,6 +60,54 @@ def _conjugate_gradient(apply: Callable[[Tensor], Tensor], b: Tensor, tol: float
     return x
 
 
+class _Products:
+    """Jacobian-vector and vector-Jacobian products of a residual ``r(theta)`` ``(M,)`` by autograd.
+
+    ``jt(w) = J^T w`` is one backward pass; ``j(v) = J v`` the double-backward trick, a backward pass
+    through the (linear in ``u``) graph of ``J^T u``. The residual's graph is kept for repeated use.
+    """
+
+    def __init__(self, residual: Tensor, params: Sequence[Tensor]):
+        self.r, self.params = residual.reshape(-1), list(params)  # (M,)
+        self.n = sum(p.numel() for p in self.params)
+        self.u = torch.zeros_like(self.r, requires_grad=True)
+        self.jt_u = torch.autograd.grad(self.r, self.params, self.u, create_graph=True, allow_unused=True)
+
+    def _flat(self, grads) -> Tensor:
+        return torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1) for p, g in zip(self.params, grads)])
+
+    def jt(self, w: Tensor) -> Tensor:
+        """``J^T w``: ``(M,) -> (N,)``."""
+        return self._flat(torch.autograd.grad(self.r, self.params, w, retain_graph=True, allow_unused=True))
+
+    def j(self, v: Tensor) -> Tensor:
+        """``J v``: ``(N,) -> (M,)``."""
+        pieces, offset = [], 0
+        for p in self.params:
+            pieces.append(v[offset : offset + p.numel()].view_as(p))
+            offset += p.numel()
+        used = [(g, piece) for g, piece in zip(self.jt_u, pieces) if g is not None and g.requires_grad]
+        if not used:
+            return torch.zeros_like(self.r)
+        (jv,) = torch.autograd.grad([g for g, _ in used], self.u, [piece for _, piece in used], retain_graph=True)
+        return jv
+
+    def jacobian(self) -> Tensor:
+        """``J`` ``(M, N)``, built from ``min(M, N)`` products: row by row, or column by column."""
+        eye = torch.eye(min(self.n, self.r.numel()), dtype=self.r.dtype, device=self.r.device)
+        if self.r.numel() <= self.n:
+            return torch.stack([self.jt(e) for e in eye])  # (M, N): row m is J^T e_m
+        return torch.stack([self.j(e) for e in eye], dim=1)  # (M, N): column i is J e_i
+
+
+def residual_jacobian(residual: Tensor, params: Sequence[Tensor]) -> Tensor:
+    r"""The Jacobian :math:`J = \partial r / \partial\theta` of a residual ``(M,)`` (any shape, flattened) as ``(M, N)``.
+
+    For a model linear in :math:`\theta` the loss :math:`|r|^2` has the constant Hessian :math:`2 J^\top J`.
+    """
+    return _Products(residual, params).jacobian()
+
+
 def gauss_newton_direction(residual: Tensor, params: Sequence[Tensor], *, damping: float = 0.0, solver: str = "cg",
                            tol: float = 1e-10, maxiter: int | None = None) -> Tensor:
     r"""The direction :math:`d` with :math:`(J^\top J + \lambda I) d = J^\top r`, :math:`J = \partial r / \partial\theta`, ``(N,)``.
@@ -82,41 +130,15 @@ def gauss_newton_direction(residual: Tensor, params: Sequence[Tensor], *, dampin
         raise ValueError(f"gauss_newton_direction: solver must be one of {SOLVERS}, got {solver!r}")
     if not (math.isfinite(damping) and damping >= 0):
         raise ValueError(f"gauss_newton_direction: damping must be >= 0 and finite, got {damping}")
-    r = residual.reshape(-1)  # (M,)
-    params = list(params)
-    n = sum(p.numel() for p in params)
-
-    def flat(grads) -> Tensor:
-        return torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1) for p, g in zip(params, grads)])
-
-    def jt(w: Tensor) -> Tensor:  # J^T w, (M,) -> (N,)
-        return flat(torch.autograd.grad(r, params, w, retain_graph=True, allow_unused=True))
-
-    rhs = jt(r.detach())
-    u = torch.zeros_like(r, requires_grad=True)
-    jt_u = torch.autograd.grad(r, params, u, create_graph=True, allow_unused=True)  # linear in u
-
-    def j(v: Tensor) -> Tensor:  # J v, (N,) -> (M,), by the double-backward trick
-        pieces, offset = [], 0
-        for p in params:
-            pieces.append(v[offset : offset + p.numel()].view_as(p))
-            offset += p.numel()
-        used = [(g, piece) for g, piece in zip(jt_u, pieces) if g is not None and g.requires_grad]
-        if not used:
-            return torch.zeros_like(r)
-        (jv,) = torch.autograd.grad([g for g, _ in used], u, [piece for _, piece in used], retain_graph=True)
-        return jv
-
+    products = _Products(residual, params)
+    r, n = products.r, products.n
     if solver == "cg":
-        return _conjugate_gradient(lambda v: jt(j(v)) + damping * v, rhs, tol, n if maxiter is None else maxiter)
-    eye = torch.eye(min(n, r.numel()), dtype=r.dtype, device=r.device)
-    if r.numel() <= n:
-        jacobian = torch.stack([jt(e) for e in eye])  # (M, N): row m is J^T e_m
-    else:
-        jacobian = torch.stack([j(e) for e in eye], dim=1)  # (M, N): column i is J e_i
+        rhs = products.jt(r.detach())
+        return _conjugate_gradient(lambda v: products.jt(products.j(v)) + damping * v, rhs, tol, n if maxiter is None else maxiter)
     # the normal equations as the least-squares problem min |J d - r|^2 + damping |d|^2, solved on J itself
     # (not on J^T J, whose condition number is squared); the minimum-norm solution where J has a null space
-    system = torch.cat([jacobian, math.sqrt(damping) * torch.eye(n, dtype=r.dtype, device=r.device)])  # (M + N, N)
+    eye = torch.eye(n, dtype=r.dtype, device=r.device)
+    system = torch.cat([products.jacobian(), math.sqrt(damping) * eye])  # (M + N, N)
     target = torch.cat([r.detach(), torch.zeros(n, dtype=r.dtype, device=r.device)])  # (M + N,)
     return torch.linalg.lstsq(system.cpu(), target.cpu()[:, None], driver="gelsd").solution[:, 0].to(r.device)
 

@@ -12,9 +12,13 @@ Each update rule is also a pure function:
 - :func:`multi_adam` / :class:`MultiAdam`: Adam moments per group of terms, the normalised updates
   averaged (Yao et al., ICML 2023);
 - :class:`Adam`, :class:`AdamW`, :class:`SGD`, :class:`LBFGS`: torch's, on the weighted sum of the
-  terms, as baselines (:class:`AbstractWeightedSum`).
+  terms, as baselines (:class:`AbstractWeightedSum`);
+- :func:`gauss_newton_direction` / :class:`NaturalGradient`: Gauss-Newton (energy natural gradient)
+  steps over :class:`Residual` terms, matrix-free or dense (Müller and Zeinhofer, ICML 2023);
+- :func:`operator_preconditioner` / :class:`PreconditionedGD`: gradient descent preconditioned by the
+  differential operator, for models linear in their parameters (De Ryck et al., ICLR 2024).
 
-Every one but L-BFGS takes ``grad_clip``, the largest global L2 norm of the gradient its update
+The first-order ones but L-BFGS take ``grad_clip``, the largest global L2 norm of the gradient its update
 applies (:mod:`sciml.optim.clip`).
 """
 
@@ -25,6 +29,7 @@ from sciml.optim.inner import AbstractInnerUpdate
 from sciml.optim.m_config import MConFIG, pseudo_momentum
 from sciml.optim.multiadam import MultiAdam, default_groups, multi_adam
 from sciml.optim.natural_gradient import NaturalGradient, gauss_newton_direction, residual_jacobian
+from sciml.optim.preconditioned import PreconditionedGD, condition_number, operator_preconditioner
 from sciml.optim.terms import Closure, Residual
 
 __all__ = [
@@ -39,11 +44,14 @@ __all__ = [
     "MConFIG",
     "MultiAdam",
     "NaturalGradient",
+    "PreconditionedGD",
     "Residual",
+    "condition_number",
     "conflict_free",
     "default_groups",
     "gauss_newton_direction",
     "multi_adam",
+    "operator_preconditioner",
     "pseudo_momentum",
     "residual_jacobian",
 ]

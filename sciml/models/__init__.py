@@ -2,6 +2,7 @@
 
 from sciml.models.fno import FNO, TFNO, AbstractFNO, FNOOptions
 from sciml.models.fno_block import FourierBlock
+from sciml.models.galerkin import GalerkinTransformer, GalerkinTransformerOptions
 from sciml.models.neuralop_compat import load_neuralop_fno
 
 MODELS = {
@@ -15,6 +16,8 @@ __all__ = [
     "FNO",
     "FNOOptions",
     "FourierBlock",
+    "GalerkinTransformer",
+    "GalerkinTransformerOptions",
     "TFNO",
     "load_neuralop_fno",
 ]

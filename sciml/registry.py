@@ -4,7 +4,7 @@ Library code passes objects, never names. This module sits at the edge with the 
 models and the built-in problems, and nothing in the core imports it (tests/test_layout.py checks).
 """
 
-from sciml.models import FNO, TFNO, GalerkinTransformer
+from sciml.models import FNO, LSM, TFNO, GalerkinTransformer
 from sciml.optim import LBFGS, SGD, Adam, AdamW, ConFIG, MConFIG, MultiAdam
 from sciml.problems import Burgers, Darcy, NavierStokes, Poisson
 
@@ -19,6 +19,7 @@ MODELS = {
     "fno": FNO,
     "tfno": TFNO,
     "galerkin_transformer": GalerkinTransformer,
+    "lsm": LSM,
 }
 
 OPTIMIZERS = {

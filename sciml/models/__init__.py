@@ -3,6 +3,7 @@
 from sciml.models.fno import FNO, TFNO, AbstractFNO, FNOOptions
 from sciml.models.fno_block import FourierBlock
 from sciml.models.galerkin import GalerkinTransformer, GalerkinTransformerOptions
+from sciml.models.lsm import LSM, LSMOptions
 from sciml.models.neuralop_compat import load_neuralop_fno
 
 MODELS = {
@@ -18,6 +19,8 @@ __all__ = [
     "FourierBlock",
     "GalerkinTransformer",
     "GalerkinTransformerOptions",
+    "LSM",
+    "LSMOptions",
     "TFNO",
     "load_neuralop_fno",
 ]

@@ -106,7 +106,7 @@ def test_registry_entry_round_trips_through_json_and_a_weights_only_checkpoint(g
     assert torch.equal(clone(a), model(a))
     assert clone.config() == model.config()
     with pytest.raises(ValueError, match="describes model"):
-        MODELS["fno"].from_config(config)
+        MODELS["lsm"].from_config(config)
 
 
 def test_bad_arguments_are_refused_by_name():

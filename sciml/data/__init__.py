@@ -1,8 +1,8 @@
-"""HDF5 datasets: atomic resumable generation, subsampled reading, normalizers and loaders."""
+"""HDF5 datasets: atomic resumable checked generation, subsampled checksummed reading, normalizers and loaders."""
 
-from sciml.data.dataset import H5Dataset, dataloader, subsample_factors
-from sciml.data.format import DatasetError, DatasetInfo, part_path, read_info
-from sciml.data.generate import DatasetWriter, generate_dataset, sample_generator
+from sciml.data.dataset import H5Dataset, dataloader, subsample_factors, verify
+from sciml.data.format import DatasetError, DatasetInfo, StorageError, part_path, read_info, sample_generator
+from sciml.data.generate import DatasetWriter, generate_dataset
 from sciml.data.normalize import UnitGaussianNormalizer
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "DatasetInfo",
     "DatasetWriter",
     "H5Dataset",
+    "StorageError",
     "UnitGaussianNormalizer",
     "dataloader",
     "generate_dataset",
@@ -17,4 +18,5 @@ __all__ = [
     "read_info",
     "sample_generator",
     "subsample_factors",
+    "verify",
 ]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
+import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from sciml.data.format import DatasetError, DatasetInfo, read_info
+from sciml.data.format import HDF5_ERRORS, DatasetError, DatasetInfo, one_line, read_info
 from sciml.spectral.grid import Grid
 
 #: bytes of full-resolution samples read at a time by :class:`H5Dataset`
@@ -27,6 +30,71 @@ def subsample_factors(*grids: Grid) -> list[int]:
     # a coarse axis keeps c / r cells and needs two points: r <= c / 2 (periodic) or r <= c (nodal)
     largest = min(c // 2 if periodic else c for c, periodic in cells)
     return [r for r in range(1, largest + 1) if all(c % r == 0 for c, _ in cells)]
+
+
+def read_blocks(dset: h5py.Dataset, count: int, path: Path) -> Iterator[np.ndarray]:
+    """The first ``count`` samples of ``dset`` in blocks of about :data:`READ_BLOCK_BYTES`, each checked.
+
+    Every sample is one HDF5 chunk with its Fletcher-32 checksum (format version 2), which HDF5
+    verifies on reading; a block that fails is reread sample by sample to name the damaged ones in
+    the :class:`DatasetError`.
+    """
+    block = max(1, READ_BLOCK_BYTES // (dset.dtype.itemsize * math.prod(dset.shape[1:])))
+    for start in range(0, count, block):
+        stop = min(start + block, count)
+        try:
+            samples = dset[start:stop]
+        except HDF5_ERRORS:
+            bad = [i for i in range(start, stop) if not _readable(dset, i)] or list(range(start, stop))
+            raise DatasetError(f"{path}: {dset.name.lstrip('/')} of {_samples(bad)} fail their checksum or cannot be "
+                               "read (the file is damaged); regenerate it") from None
+        yield samples
+
+
+@contextmanager
+def open_checked(path: Path) -> Iterator[h5py.File]:
+    """The dataset file ``path`` open for reading; HDF5's errors on a damaged file become a :class:`DatasetError`."""
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            yield f
+    except DatasetError:
+        raise
+    except HDF5_ERRORS as err:
+        raise DatasetError(f"{path} is damaged (HDF5 cannot read it: {one_line(err)}); regenerate it") from None
+
+
+def verify(path: str | Path) -> DatasetInfo:
+    """Read every written sample of the dataset ``path`` and check it; returns its :class:`DatasetInfo`.
+
+    Raises :class:`DatasetError` naming the damaged samples, as :class:`H5Dataset` would on loading them.
+    """
+    info = read_info(path)
+    with open_checked(info.path) as f:
+        for key in ("inputs", "solutions"):
+            if key in f:
+                for _ in read_blocks(f[key], info.samples_done, info.path):
+                    pass
+    return info
+
+
+def _readable(dset: h5py.Dataset, i: int) -> bool:
+    try:
+        dset[i]
+    except HDF5_ERRORS:
+        return False
+    return True
+
+
+def _samples(indices: list[int]) -> str:
+    """``"samples 3, 7-9"``: sorted indices as ranges."""
+    runs: list[list[int]] = []
+    for i in indices:
+        if runs and runs[-1][1] == i - 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+    return f"sample{'s' if len(indices) > 1 else ''} {text}"
 
 
 def _factor_for(info: DatasetInfo, resolution: int | None, factor: int | None) -> int:
@@ -68,7 +136,9 @@ class H5Dataset(Dataset):
     Parameters
     ----------
     path
-        A complete dataset file (a ``.part`` file or one with ``complete=False`` is refused).
+        A complete dataset file (a ``.part`` file or one with ``complete=False`` is refused). Every
+        sample read is checked against its checksum: a damaged one raises :class:`DatasetError`
+        naming the file, the array and the samples.
     resolution
         Points per space axis of the input grid after subsampling; ``None`` keeps the stored one.
     factor
@@ -107,7 +177,7 @@ class H5Dataset(Dataset):
         self.input_grid = info.input_grid.subsample(self.factor)
         self.output_grid = info.output_grid.subsample(self.factor)
         count = info.n if n is None else n
-        with h5py.File(info.path, "r") as f:
+        with open_checked(info.path) as f:
             self.inputs = self._read(f["inputs"], count, info.input_grid.dim, dtype)
             self.solutions = self._read(f["solutions"], count, info.output_grid.dim, dtype)
 
@@ -118,9 +188,7 @@ class H5Dataset(Dataset):
         selection is an order of magnitude slower.
         """
         stride = (slice(None),) * 2 + (slice(None, None, self.factor),) * dim  # (B, C, *S) -> (B, C, *S / r)
-        block = max(1, READ_BLOCK_BYTES // (dset.dtype.itemsize * math.prod(dset.shape[1:])))
-        parts = [torch.from_numpy(dset[i : min(i + block, count)][stride]) for i in range(0, count, block)]
-        x = torch.cat(parts)
+        x = torch.cat([torch.from_numpy(block[stride]) for block in read_blocks(dset, count, self.info.path)])
         return x if dtype is None else x.to(dtype)
 
     def __len__(self) -> int:

@@ -1,10 +1,14 @@
-"""Generating a dataset: atomic, resumable, chunked writes whose samples do not depend on the chunking."""
+"""Generating a dataset: atomic, resumable, checked writes whose samples do not depend on the chunking."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import math
 import os
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import h5py
@@ -13,46 +17,53 @@ import torch
 from torch import Tensor
 
 import sciml
+from sciml.data.dataset import read_blocks
 from sciml.data.format import (
     DTYPES,
     FORMAT,
     FORMAT_VERSION,
+    HDF5_ERRORS,
+    LIBVER,
     SEEDING,
     DatasetError,
     DatasetInfo,
+    StorageError,
     grid_to_json,
+    one_line,
     part_path,
     read_info,
+    sample_generator,
+    size_text,
+    stored_attributes,
+    to_attribute,
 )
-from sciml.problem import AbstractProblem
+from sciml.problem import AbstractEvolutionProblem, AbstractProblem
+from sciml.validate import check_number
 
 #: samples per solver call when none is given and no partial file records one
 DEFAULT_CHUNK = 32
-
-
-def sample_generator(seed: int, index: int) -> torch.Generator:
-    """The generator that draws the input of sample ``index`` of a dataset generated with ``seed``.
-
-    Its seed is the first 64-bit word of ``numpy.random.SeedSequence([seed, index])``: well mixed,
-    stable across Python, NumPy and torch versions, and a function of ``(seed, index)`` alone, so
-    sample ``i`` is the same whatever the chunk size and wherever a generation was interrupted.
-    """
-    if seed < 0 or index < 0:
-        raise ValueError(f"sample_generator: seed and index must be >= 0, got seed={seed}, index={index}")
-    state = np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint64)[0]
-    return torch.Generator().manual_seed(int(state))
+#: seeds, counts and chunks are stored as HDF5 int64 attributes
+INT64_END = 2**63
+#: HDF5 refuses chunks (here: one sample of one array) of 4 GiB or more
+MAX_CHUNK_BYTES = 2**32 - 1
+#: disk per sample beyond its values (two chunk-index entries and two Fletcher-32 checksums) and per
+#: file (superblock, object headers, attributes), rounded up from measured files
+SAMPLE_OVERHEAD_BYTES, FILE_OVERHEAD_BYTES = 256, 2**14
 
 
 class DatasetWriter:
     """Generate ``n`` samples of ``problem`` at ``resolution`` into the HDF5 file ``path``.
 
     The constructor checks everything that can be checked before any work is done (arguments, the
-    resolution, an existing ``path``, a partial file left by an earlier run); :meth:`run` does the
-    work. Samples are written into ``path.part`` one chunk at a time (one :meth:`~AbstractProblem.solve`
-    call per chunk), the count of finished samples is stored and the file flushed after each chunk,
-    and only a finished file is renamed to ``path`` (``os.replace``, atomic on one file system). A
-    run that finds ``path.part`` resumes after its last finished chunk, provided the file was made by
-    the same problem, parameters, resolution, seed, ``n``, chunk, dtype and sciml version.
+    resolution, an existing ``path``, a partial file left by an earlier run, and the memory and disk
+    the generation needs against what the machine has); :meth:`run` does the work. Samples are
+    written into ``path.part`` one chunk at a time (one :meth:`~AbstractProblem.solve` call per
+    chunk); every write is checked, and the count of finished samples is stored and the file flushed
+    after each chunk. A finished file is read back (every sample against its checksum) and fsynced
+    before it is marked complete, then closed, renamed to ``path`` (``os.replace``, atomic on one
+    file system) and its directory fsynced. A run that finds ``path.part`` resumes after its last
+    finished chunk, provided the file was made by the same problem, parameters, resolution, seed,
+    ``n``, chunk, dtype and sciml version.
 
     Determinism: the input of sample ``i`` is drawn alone from :func:`sample_generator` ``(seed, i)``.
     Chunks start at multiples of ``chunk`` whether or not a run was interrupted, so a resumed file is
@@ -66,7 +77,8 @@ class DatasetWriter:
     path
         The final file, e.g. ``data/burgers_train.h5``; missing parent directories are created.
     n, resolution, seed
-        Number of samples, points per space axis (``problem.grid(resolution)``), base seed ``>= 0``.
+        Number of samples, points per space axis (``problem.grid(resolution)``), base seed; ``n`` and
+        ``seed`` are int64 (``1 <= n``, ``0 <= seed < 2**63``).
     chunk
         Samples per solver call (memory versus overhead); defaults to the chunk recorded in a partial
         file, else :data:`DEFAULT_CHUNK`.
@@ -74,6 +86,26 @@ class DatasetWriter:
         Storage dtype, ``"float32"`` or ``"float64"``; problems sample and solve in float64.
     device
         Where :meth:`~AbstractProblem.solve` runs; inputs are always drawn on the CPU.
+    overwrite
+        Allow ``path`` to exist; it is replaced only once the new file is complete.
+
+    Raises
+    ------
+    ValueError, TypeError
+        A bad argument (:class:`DatasetError` for a partial file that cannot be resumed).
+    FileExistsError
+        ``path`` exists and ``overwrite`` is false.
+    MemoryError, StorageError
+        One chunk needs more memory than is available, or the samples left need more disk than is
+        free; the message has the estimate.
+
+    Attributes
+    ----------
+    memory_bytes, disk_bytes
+        The estimates checked: the arrays of one chunk (a lower bound of what the solver holds), and
+        the file's growth until it is complete.
+    samples_done
+        Samples already in ``path.part``; :meth:`run` continues from there.
     """
 
     def __init__(
@@ -87,25 +119,27 @@ class DatasetWriter:
         chunk: int | None = None,
         dtype: str = "float32",
         device: torch.device | str | None = None,
+        overwrite: bool = False,
     ):
-        if n < 1:
-            raise ValueError(f"DatasetWriter: n must be >= 1, got {n}")
-        if seed < 0:
-            raise ValueError(f"DatasetWriter: seed must be >= 0, got {seed}")
-        if chunk is not None and chunk < 1:
-            raise ValueError(f"DatasetWriter: chunk must be >= 1, got {chunk}")
+        check_number("DatasetWriter", "n", n, at_least=1, below=INT64_END, integer=True)
+        check_number("DatasetWriter", "seed", seed, at_least=0, below=INT64_END, integer=True)
+        if chunk is not None:
+            check_number("DatasetWriter", "chunk", chunk, at_least=1, below=INT64_END, integer=True)
         if dtype not in DTYPES:
             raise ValueError(f"DatasetWriter: dtype must be one of {DTYPES}, got {dtype!r}")
         if not problem.name:
             raise ValueError(f"DatasetWriter: {type(problem).__name__} needs a class attribute `name` for the file's metadata")
-        self.path, self.part = Path(path), part_path(path)
-        if self.path.exists():
-            raise FileExistsError(f"{self.path} already exists; remove it or choose another path")
+        self.path = Path(path)
+        if not self.path.name or self.path.is_dir():
+            raise ValueError(f"DatasetWriter: path must name a file, not a directory, got {str(path)!r}")
+        self.part = part_path(path)
+        if self.path.exists() and not overwrite:
+            raise FileExistsError(f"{self.path} already exists; remove it, choose another path or overwrite it")
         self.problem, self.n, self.seed, self.dtype = problem, n, seed, dtype
         self.device = torch.device("cpu") if device is None else torch.device(device)
         self.grid = problem.grid(resolution)
         self.output_grid = problem.output_grid(self.grid)
-        info = read_info(self.part) if self.part.exists() else None
+        info = self._partial_file()
         default_chunk = DEFAULT_CHUNK if info is None else info.chunk
         self.chunk = default_chunk if chunk is None else chunk
         self.attributes = self._attributes()
@@ -113,12 +147,22 @@ class DatasetWriter:
         if info is not None:
             self._check_resumable(info)
             self.samples_done = info.samples_done
+        self._check_resources()
+
+    def _partial_file(self) -> DatasetInfo | None:
+        """The metadata of ``path.part`` if a run left one; a partial file that cannot be read is refused."""
+        if not self.part.exists():
+            return None
+        try:
+            return read_info(self.part)
+        except DatasetError as err:
+            raise DatasetError(f"{err}; it cannot be resumed: delete it to start over") from None
 
     def _attributes(self) -> dict:
         try:
-            params = json.dumps(self.problem.params(), sort_keys=True)
-        except TypeError as err:
-            raise TypeError(f"{type(self.problem).__name__}.params() must return JSON-able values: {err}") from None
+            params = json.dumps(self.problem.params(), sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{type(self.problem).__name__}.params() must return finite JSON-able values: {err}") from None
         return {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -136,9 +180,7 @@ class DatasetWriter:
 
     def _check_resumable(self, info: DatasetInfo) -> None:
         with h5py.File(self.part, "r", locking=False) as f:
-            stored = dict(f.attrs)
-        # h5py returns NumPy scalars; .item() shows them as the plain values that were written
-        plain = {key: value.item() if isinstance(value, np.generic) else value for key, value in stored.items()}
+            plain = stored_attributes(f)
         diff = [f"{key}: file has {plain.get(key)!r}, asked {value!r}" for key, value in self.attributes.items()
                 if plain.get(key) != value]
         if diff:
@@ -147,6 +189,30 @@ class DatasetWriter:
                 "delete it to start over"
             )
 
+    def _check_resources(self) -> None:
+        """Refuse a generation whose one chunk does not fit in memory or whose samples left do not fit on disk."""
+        problem = self.problem
+        frames = problem.n_frames if isinstance(problem, AbstractEvolutionProblem) else 1
+        values = (problem.input_channels * math.prod(self.grid.shape),
+                  problem.solution_channels * frames * math.prod(self.output_grid.shape))  # per sample
+        itemsize = np.dtype(self.dtype).itemsize
+        k, left = min(self.chunk, self.n), self.n - self.samples_done
+        self.memory_bytes = k * sum(values) * (8 + itemsize)  # float64 inputs and solutions, and their stored copies
+        self.disk_bytes = left * (sum(values) * itemsize + SAMPLE_OVERHEAD_BYTES) + FILE_OVERHEAD_BYTES
+        available = _available_memory(self.device)
+        if available is not None and self.memory_bytes > available:
+            raise MemoryError(f"one chunk of {k} {problem.name} samples on {self.grid.describe()} needs at least "
+                              f"{size_text(self.memory_bytes)} of memory ({self.device}), {size_text(available)} is "
+                              "available; lower the chunk or the resolution")
+        folder = next(p for p in self.path.absolute().parents if p.exists())
+        free = shutil.disk_usage(folder).free
+        if self.disk_bytes > free:
+            raise StorageError(errno.ENOSPC, f"the {left} {problem.name} samples left need about {size_text(self.disk_bytes)} "
+                                             f"of disk, {folder} has {size_text(free)} free")
+        if max(values) * itemsize > MAX_CHUNK_BYTES:
+            raise ValueError(f"DatasetWriter: one sample of {problem.name} on {self.grid.describe()} holds "
+                             f"{size_text(max(values) * itemsize)} in one array; HDF5 stores at most 4.3 GB per sample")
+
     def run(self, progress: Callable[[int], object] | None = None) -> Path:
         """Generate the missing samples and publish the file.
 
@@ -154,39 +220,93 @@ class DatasetWriter:
         ``k`` samples is written.
 
         An exception (``KeyboardInterrupt`` included) leaves ``path.part`` closed and consistent up to
-        the last finished chunk; running again resumes there. Returns the final path.
+        the last finished chunk; running again resumes there. A failed write (a full disk, an I/O
+        error) raises :class:`StorageError`. Returns the final path.
         """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with h5py.File(self.part, "r+" if self.part.exists() else "w-") as f:
-            if "format" not in f.attrs:
-                f.attrs.update(self.attributes)
-                f.attrs.update({"samples_done": 0, "complete": False})
-                f.flush()
+        with self._storage():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            f = self._open()
+        try:
             if progress is not None:
                 progress(0)
             for start in range(self.samples_done, self.n, self.chunk):
                 stop = min(start + self.chunk, self.n)
                 a, u = self._chunk(start, stop)
-                if "inputs" not in f:
-                    for key, x in (("inputs", a), ("solutions", u)):
-                        sample = tuple(x.shape[1:])
-                        f.create_dataset(key, shape=(self.n, *sample), dtype=self.dtype, chunks=(1, *sample))
-                f["inputs"][start:stop] = a.numpy()
-                f["solutions"][start:stop] = u.numpy()
-                f.attrs["samples_done"] = stop
-                f.flush()
+                with self._storage():
+                    self._write(f, start, a, u)
                 self.samples_done = stop
                 if progress is not None:
                     progress(stop - start)
-            f.attrs["complete"] = True
-        os.replace(self.part, self.path)
+            with self._storage():
+                self._seal(f)
+        except BaseException:
+            with contextlib.suppress(*HDF5_ERRORS):  # the first error is the one to report
+                f.close()
+            raise
+        with self._storage():
+            f.close()
+            os.replace(self.part, self.path)
+            _fsync(self.path.parent)
         return self.path
+
+    def _open(self) -> h5py.File:
+        """``path.part``, opened for writing without a chunk cache, so that every write reaches the file system at once
+        and its error is raised there (a cache's writes fail later, where HDF5 can only ignore the error)."""
+        if self.part.exists():
+            return h5py.File(self.part, "r+", libver=LIBVER, rdcc_nbytes=0)
+        f = h5py.File(self.part, "w-", libver=LIBVER, rdcc_nbytes=0)
+        try:
+            for key, value in {**self.attributes, "samples_done": 0, "complete": False}.items():
+                f.attrs[key] = to_attribute(value)
+            f.flush()
+        except BaseException:  # a file without its attributes could not be resumed: it goes
+            with contextlib.suppress(*HDF5_ERRORS):
+                f.close()
+            self.part.unlink()
+            raise
+        return f
+
+    def _write(self, f: h5py.File, start: int, a: Tensor, u: Tensor) -> None:
+        """Store samples ``start..`` (one chunk) and their count, and flush."""
+        if "inputs" not in f:
+            for key, x in (("inputs", a), ("solutions", u)):
+                sample = tuple(x.shape[1:])
+                f.create_dataset(key, shape=(self.n, *sample), dtype=self.dtype, chunks=(1, *sample), fletcher32=True)
+        f["inputs"][start : start + len(a)] = a.numpy()
+        f["solutions"][start : start + len(u)] = u.numpy()
+        f.attrs["samples_done"] = start + len(a)
+        f.flush()
+
+    def _seal(self, f: h5py.File) -> None:
+        """Prove the file complete: every sample reads back against its checksum and is on disk; then mark it so."""
+        for key in ("inputs", "solutions"):
+            for _ in read_blocks(f[key], self.n, self.part):
+                pass
+        os.fsync(f.id.get_vfd_handle())
+        f.attrs["complete"] = True
+        f.flush()
+        os.fsync(f.id.get_vfd_handle())
+
+    @contextlib.contextmanager
+    def _storage(self) -> Iterator[None]:
+        """Turn an error of the file system or of HDF5 into a :class:`StorageError` that says what ``path.part`` keeps."""
+        try:
+            yield
+        except (OSError, RuntimeError) as err:  # HDF5 reports some write errors (ENOSPC) as RuntimeError
+            kept = f"; it keeps {self.samples_done}/{self.n} samples" if self.part.exists() else ""
+            raise StorageError.of(err, f"cannot write {self.part}", kept) from err
 
     def _chunk(self, start: int, stop: int) -> tuple[Tensor, Tensor]:
         """Inputs ``(k, C_in, *S)`` and solutions ``(k, C_out, *S_out)`` of samples ``start..stop-1``, as stored."""
         problem, name = self.problem, type(self.problem).__name__
-        a = torch.cat([problem.sample_inputs(1, self.grid, sample_generator(self.seed, i)) for i in range(start, stop)])
-        u = problem.solve(a.to(self.device), self.grid)
+        try:
+            a = torch.cat([problem.sample_inputs(1, self.grid, sample_generator(self.seed, i)) for i in range(start, stop)])
+            u = problem.solve(a.to(self.device), self.grid)
+        except RuntimeError as err:  # torch's CPU allocator says so in a RuntimeError; CUDA's has its class
+            if not (isinstance(err, torch.OutOfMemoryError) or "DefaultCPUAllocator" in str(err)):
+                raise
+            raise MemoryError(f"{name} ran out of memory on samples {start}..{stop - 1} ({one_line(err)}); "
+                              "lower the chunk or the resolution") from err
         k = stop - start
         if a.ndim != 2 + self.grid.dim or a.shape[0] != k or tuple(a.shape[2:]) != self.grid.shape:
             raise RuntimeError(f"{name}.sample_inputs returned {tuple(a.shape)}, expected ({k}, C_in, *{self.grid.shape})")
@@ -199,6 +319,26 @@ class DatasetWriter:
         return a.detach().to("cpu", dtype), u.detach().to("cpu", dtype)
 
 
+def _available_memory(device: torch.device) -> int | None:
+    """Free memory in bytes where the solver runs: the GPU's, else ``MemAvailable`` (Linux); ``None`` if unknown."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
+def _fsync(folder: Path) -> None:
+    """Make a rename in ``folder`` durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def generate_dataset(
     problem: AbstractProblem,
     path: str | Path,
@@ -209,6 +349,8 @@ def generate_dataset(
     chunk: int | None = None,
     dtype: str = "float32",
     device: torch.device | str | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Generate (or resume) a dataset file; see :class:`DatasetWriter` for the rules. Returns the path."""
-    return DatasetWriter(problem, path, n=n, resolution=resolution, seed=seed, chunk=chunk, dtype=dtype, device=device).run()
+    return DatasetWriter(problem, path, n=n, resolution=resolution, seed=seed, chunk=chunk, dtype=dtype, device=device,
+                         overwrite=overwrite).run()

@@ -152,11 +152,24 @@ def test_writer_refuses_bad_arguments(tmp_path, toy_problem):
     existing.write_bytes(b"")
     with pytest.raises(FileExistsError, match="exists.h5 already exists"):
         DatasetWriter(problem, existing, n=2, resolution=16, seed=0)
-    for kwargs, match in (({"n": 0}, "n must be >= 1"), ({"seed": -1}, "seed must be >= 0"),
-                          ({"chunk": 0}, "chunk must be >= 1"), ({"dtype": "int8"}, "dtype must be one of"),
-                          ({"resolution": 4}, "resolution must be >= 8")):
-        with pytest.raises(ValueError, match=match):
-            DatasetWriter(problem, tmp_path / "new.h5", **{"n": 2, "resolution": 16, "seed": 0, **kwargs})
+    int64 = "and < 9223372036854775808"
+    for kwargs, error, message in (
+        ({"n": 0}, ValueError, f"DatasetWriter: n must be an integer >= 1 {int64}, got 0"),
+        ({"n": 2**63}, ValueError, f"DatasetWriter: n must be an integer >= 1 {int64}, got {2**63}"),
+        ({"seed": -1}, ValueError, f"DatasetWriter: seed must be an integer >= 0 {int64}, got -1"),
+        ({"seed": 2**64}, ValueError, f"DatasetWriter: seed must be an integer >= 0 {int64}, got {2**64}"),
+        ({"seed": 1.0}, TypeError, f"DatasetWriter: seed must be an integer >= 0 {int64}, got 1.0"),
+        ({"chunk": 0}, ValueError, f"DatasetWriter: chunk must be an integer >= 1 {int64}, got 0"),
+        ({"dtype": "int8"}, ValueError, "DatasetWriter: dtype must be one of ('float32', 'float64'), got 'int8'"),
+        ({"resolution": 4}, ValueError, "ScreenedPoisson: resolution must be >= 8, got 4"),
+        ({"path": ""}, ValueError, "DatasetWriter: path must name a file, not a directory, got ''"),
+        ({"path": tmp_path}, ValueError, f"DatasetWriter: path must name a file, not a directory, got {str(tmp_path)!r}"),
+    ):
+        args = {"path": tmp_path / "new.h5", "n": 2, "resolution": 16, "seed": 0, **kwargs}
+        with pytest.raises(error) as info:
+            DatasetWriter(problem, **args)
+        assert str(info.value) == message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exists.h5"]  # nothing written
 
 
 def test_contract_violations_are_loud(tmp_path, toy_problem):

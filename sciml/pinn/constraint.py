@@ -86,7 +86,7 @@ class HardConstraint:
         lift = torch.zeros_like(raw)  # (P, C)
         if self.dirichlet is not None:
             offset = self.domain.columns - self.domain.dim
-            for i in range(self.domain.dim) if self.dirichlet.axes is None else self.dirichlet.axes:
+            for i in self.dirichlet.axes:
                 x, a, b = points[:, offset + i : offset + i + 1], low[offset + i], high[offset + i]
                 distance = distance * (x - a) * (b - x) * (2 / (b - a)) ** 2
             lift = lift - self.dirichlet.residual(zero, points)  # + g(t, x)

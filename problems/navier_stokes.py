@@ -78,6 +78,7 @@ class NavierStokes(AbstractPseudoSpectralProblem):
     tau: float = 7.0
 
     name = "navier_stokes"
+    point_channels = 2  # (w, psi): the local vorticity-stream function form at points
 
     def __post_init__(self):
         for field in ("nu", "final_time", "frame_interval", "time_step", "tau"):

@@ -53,6 +53,9 @@ class AbstractProblem(abc.ABC):
     input_channels: ClassVar[int] = 1
     #: channels of the solution at one time (at points, :meth:`exact_solution` may append auxiliary fields)
     solution_channels: ClassVar[int] = 1
+    #: channels of a solution at points, as :meth:`residual` takes it there: the solution's, and any auxiliary
+    #: fields a local form of the PDE needs (Navier-Stokes: the stream function); a PINN's outputs
+    point_channels: ClassVar[int] = 1
 
     @property
     @abc.abstractmethod

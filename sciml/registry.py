@@ -5,7 +5,8 @@ models and the built-in problems, and nothing in the core imports it (tests/test
 """
 
 from sciml.models import FNO, LSM, TFNO, GalerkinTransformer
-from sciml.optim import LBFGS, SGD, Adam, AdamW, ConFIG, MConFIG, MultiAdam
+from sciml.optim import LBFGS, SGD, Adam, AdamW, ConFIG, MConFIG, MultiAdam, NaturalGradient
+from sciml.pinn import PINN
 from sciml.problems import Burgers, Darcy, NavierStokes, Poisson
 
 PROBLEMS = {
@@ -20,6 +21,7 @@ MODELS = {
     "tfno": TFNO,
     "galerkin_transformer": GalerkinTransformer,
     "lsm": LSM,
+    "pinn": PINN,
 }
 
 OPTIMIZERS = {
@@ -30,4 +32,5 @@ OPTIMIZERS = {
     "config": ConFIG,
     "mconfig": MConFIG,
     "multiadam": MultiAdam,
+    "natgrad": NaturalGradient,
 }

@@ -221,3 +221,58 @@ def test_training_and_evaluating_on_a_neuraloperator_pt_file(tmp_path, capsys):
     assert code == 0, stderr
     code, stdout, _ = run(capsys, "eval", tmp_path / "run", "--data", data, "--resolution", 8)
     assert code == 0 and "rel_l2_at_8" in stdout and "residual" not in stdout  # no problem: no residual
+
+
+PINN = """
+[pinn]
+problem = "poisson"
+classic = true
+n_interior = 64
+n_condition = 16
+steps_per_epoch = {steps}
+resample = {resample}
+eval_points = 256
+
+[model]
+name = "pinn"
+hidden_features = 8
+n_layers = 2
+
+[train]
+epochs = 2
+batch_size = 1
+optimizer = "{optimizer}"
+lr = {lr}
+precision = "{precision}"
+
+[loss]
+weights = {{ pde = 1.0, bc = 10.0 }}
+"""
+
+
+@pytest.mark.parametrize("optimizer, lr, precision, steps", [("adam", 1e-2, "float32", 4), ("natgrad", 1.0, "float64", 2)])
+def test_a_pinn_trains_from_a_pinn_section_and_eval_reports_its_residual(tmp_path, capsys, optimizer, lr, precision, steps):
+    cfg = tmp_path / "pinn.toml"
+    cfg.write_text(PINN.format(steps=steps, resample="false", optimizer=optimizer, lr=lr, precision=precision))
+    out = tmp_path / "run"
+    code, _, stderr = run(capsys, "train", cfg, "--out", out, "--quiet")
+    assert code == 0, stderr
+    rows = (out / "metrics.csv").read_text().splitlines()
+    assert rows[0] == "epoch,step,time,train_pde,train_bc,lr,test_rel_l2" and len(rows) == 3
+    first, last = (float(rows[i].split(",")[3]) for i in (1, 2))
+    assert last < first  # the residual term decreases
+    code, stdout, _ = run(capsys, "eval", out, "--json", tmp_path / "m.json")
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert code == 0 and set(metrics) == {"rel_l2", "residual_pred", "residual_ref"}
+    assert metrics["residual_ref"] < 1e-4 < metrics["residual_pred"]  # the exact solution's residual: round-off (float32 points)
+    assert (out / "plots" / "solution.png").is_file()
+
+
+def test_pinn_configuration_errors_name_the_key(tmp_path, capsys):
+    cfg = tmp_path / "pinn.toml"
+    cfg.write_text(PINN.format(steps=1, resample="true", optimizer="adam", lr=1e-3, precision="float32"))
+    for override, message in (("loss.weights.ic=1", "loss.weights.ic: not a term of this PINN (terms: pde, bc)"),
+                              ("pinn.problem='darcy'", "pinn.classic: 'darcy' has no classic PINN setup"),
+                              ("pinn.method='grid'", "pinn: method: must be uniform, lhs or sobol")):
+        code, _, stderr = run(capsys, "train", cfg, "--out", tmp_path / "r", "--set", override)
+        assert code == 2 and message in stderr, (override, stderr)

@@ -133,6 +133,7 @@ def test_conditions_and_residual_vanish_on_the_exact_solution(name, generator):
     points = problem.domain.sample_interior(64, generator).requires_grad_(True)
     d = AutogradDiff(points, time=problem.domain.time is not None)
     u = problem.exact_solution(points)
+    assert u.shape == (64, problem.point_channels)  # the solution at points, with any auxiliary fields
     assert problem.residual(u, problem.exact_input(points), d).abs().max() < 1e-9
     # and it is a real check: the residual of a perturbed solution is not small
     assert problem.residual(1.01 * u, problem.exact_input(points), d).abs().max() > 1e-4

@@ -26,7 +26,7 @@ from sciml.cli.config import (
     build_from_signature,
 )
 from sciml.data import DatasetError, DatasetWriter, H5Dataset, read_info
-from sciml.data.format import FORMAT
+from sciml.data.format import FORMAT, stored_attributes
 from sciml.data.readers import ReaderError, read_pairs
 from sciml.models.autoregressive import Autoregressive
 from sciml.problem import AbstractEvolutionProblem, AbstractProblem
@@ -90,7 +90,7 @@ def _is_sciml_dataset(path: Path) -> bool:
         if not h5py.is_hdf5(path):
             return False
         with h5py.File(path, "r", locking=False) as f:
-            return f.attrs.get("format") == FORMAT
+            return stored_attributes(f).get("format") == FORMAT
     except (OSError, KeyError, RuntimeError) as err:  # h5py's errors on a damaged file
         raise ConfigError(f"{path}: not a readable HDF5 file ({err})") from None
 

@@ -24,6 +24,7 @@ __all__ = [
     "ConfigError",
     "DataConfig",
     "LossConfig",
+    "PINNConfig",
     "RunConfig",
     "Source",
     "TrainConfig",
@@ -95,13 +96,58 @@ class DataConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class PINNConfig:
+    """``[pinn]`` (instead of ``[data]``): a physics-informed network on a problem's own domain and conditions.
+
+    Parameters
+    ----------
+    problem, params
+        A registry problem and parameters overriding its defaults (or its classic PINN setup's).
+    classic
+        Start from the problem's classic PINN setup (``pinn_classic``, e.g. Raissi's Burgers, Poisson
+        with a manufactured solution) instead of its operator-learning defaults.
+    n_interior, n_condition
+        Collocation points per set: interior (the ``pde`` term) and per condition.
+    method
+        ``"uniform"``, ``"lhs"`` or ``"sobol"``.
+    resample
+        Draw a new set every epoch (``steps_per_epoch`` optimizer steps); ``False``: one fixed set.
+    steps_per_epoch
+        Optimizer steps on each set, and between evaluations' epochs.
+    hard_constraint
+        Build the Dirichlet and initial conditions into the network's output (their terms vanish).
+    eval_points
+        Points of the test error (a fixed Sobol set of the domain, against the exact solution).
+    """
+
+    problem: str
+    params: dict = dataclasses.field(default_factory=dict)
+    classic: bool = False
+    n_interior: int = 1000
+    n_condition: int = 100
+    method: str = "sobol"
+    resample: bool = True
+    steps_per_epoch: int = 100
+    hard_constraint: bool = False
+    eval_points: int = 4096
+
+    def __post_init__(self):
+        for key in ("n_interior", "n_condition", "steps_per_epoch", "eval_points"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{key}: must be >= 1, got {getattr(self, key)}")
+        if self.method not in ("uniform", "lhs", "sobol"):
+            raise ConfigError(f"method: must be uniform, lhs or sobol, got {self.method!r}")
+
+
+@dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """``[train]``: the optimization.
 
     ``optimizer`` is a name of :data:`sciml.registry.OPTIMIZERS`; ``schedule`` one of ``"none"``,
     ``"step"`` (multiply by ``gamma`` every ``step_size`` epochs), ``"cosine"`` (to zero over the run)
     and ``"onecycle"`` (warm up over ``warmup`` of the steps, then anneal). ``grad_clip`` bounds the
-    global gradient norm; ``precision = "bf16"`` runs the forward under bfloat16 autocast. The
+    global gradient norm; ``precision = "bf16"`` runs the forward under bfloat16 autocast, and
+    ``"float64"`` trains in double precision (the accuracy PINNs with second-order methods need). The
     model is evaluated every ``eval_every`` epochs and the run saved every ``checkpoint_every`` steps
     (and at each evaluation and the end).
     """
@@ -137,8 +183,8 @@ class TrainConfig:
             raise ConfigError(f"warmup: must be a fraction in (0, 1), got {self.warmup}")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ConfigError(f"grad_clip: must be positive, got {self.grad_clip}")
-        if self.precision not in ("float32", "bf16"):
-            raise ConfigError(f"precision: must be float32 or bf16, got {self.precision!r}")
+        if self.precision not in ("float32", "bf16", "float64"):
+            raise ConfigError(f"precision: must be float32, bf16 or float64, got {self.precision!r}")
         if self.seed < 0:
             raise ConfigError(f"seed: must be >= 0, got {self.seed}")
 
@@ -147,11 +193,12 @@ class TrainConfig:
 class LossConfig:
     """``[loss]``: the named loss terms and their weights.
 
-    ``data`` is the data term's norm, ``"l2"`` or ``"h1"`` (per-sample relative, as the FNO papers and
-    neuraloperator define them). ``weights`` gives each term's weight: ``data``, and ``pde`` for the
-    mean square of the problem's residual on the prediction (:meth:`~sciml.problem.AbstractProblem.solution_residual`,
-    the physics-informed operator loss). A term with weight 0 is not computed. Multi-objective
-    optimizers see the terms apart (weights then scale each term's loss).
+    Operator learning: ``data`` is the data term's norm, ``"l2"`` or ``"h1"`` (per-sample relative, as
+    the FNO papers and neuraloperator define them), and ``weights`` gives ``data`` and ``pde`` (the mean
+    square of the problem's residual on the prediction, :meth:`~sciml.problem.AbstractProblem.solution_residual`,
+    the physics-informed operator loss); a term of weight 0 is not computed. A PINN's terms are
+    ``pde`` and the problem's conditions (``bc``, ``ic``, ...); unnamed ones weigh 1. Weights scale the
+    terms themselves, so every optimizer sees them, multi-objective ones included.
     """
 
     data: str = "l2"
@@ -161,8 +208,6 @@ class LossConfig:
         if self.data not in ("l2", "h1"):
             raise ConfigError(f"data: must be l2 or h1, got {self.data!r}")
         for name, weight in self.weights.items():
-            if name not in ("data", "pde"):
-                raise ConfigError(f"weights.{name}: unknown term (terms: data, pde)")
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not (math.isfinite(weight) and weight >= 0):
                 raise ConfigError(f"weights.{name}: must be a number >= 0, got {weight!r}")
         if not any(self.weights.values()):
@@ -176,16 +221,21 @@ class LossConfig:
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-    """A whole run: ``[data]``, ``[model]`` (the registry ``name`` and the constructor's arguments), ``[train]``, ``[loss]``."""
+    """A whole run: ``[data]`` (operator learning) or ``[pinn]``, ``[model]`` (the registry ``name`` and the
+    constructor's arguments), ``[train]``, ``[loss]``."""
 
-    data: DataConfig
+    data: DataConfig | None
     model: dict
     train: TrainConfig
     loss: LossConfig = LossConfig()
+    pinn: PINNConfig | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The configuration as plain TOML-able tables (``None`` values left out)."""
-        return _plain(dataclasses.asdict(self))
+        """The configuration as plain TOML-able tables (``None`` values left out, and a PINN's unused data norm)."""
+        table = _plain(dataclasses.asdict(self))
+        if self.pinn is not None:
+            del table["loss"]["data"]
+        return table
 
 
 def _plain(value: Any) -> Any:
@@ -246,25 +296,37 @@ def _apply_override(table: dict, override: str) -> None:
 
 def parse_config(table: dict) -> RunConfig:
     """Check a TOML table against the run configuration and build it; errors name the key."""
-    unknown = sorted(set(table) - {"data", "model", "train", "loss"})
+    unknown = sorted(set(table) - {"data", "pinn", "model", "train", "loss"})
     if unknown:
-        raise ConfigError(f"{unknown[0]}: unknown section (sections: data, model, train, loss)")
-    for section in ("data", "model", "train"):
+        raise ConfigError(f"{unknown[0]}: unknown section (sections: data or pinn, model, train, loss)")
+    if ("data" in table) == ("pinn" in table):
+        raise ConfigError("[data] or [pinn]: give exactly one (operator learning from data, or a PINN on a problem)")
+    for section in ("model", "train", "data" if "data" in table else "pinn"):
         if not isinstance(table.get(section), dict):
             raise ConfigError(f"[{section}]: missing section")
-    data = dict(table["data"])
-    for split in ("train", "test"):
-        if isinstance(data.get(split), str):
-            data[split] = {"path": data[split]}
     model = dict(table["model"])
     if not isinstance(model.get("name"), str):
         raise ConfigError("model.name: missing (a name from the model registry)")
-    return RunConfig(
-        data=convert(DataConfig, data, "data"),
-        model=model,
-        train=convert(TrainConfig, table["train"], "train"),
-        loss=convert(LossConfig, table.get("loss", {}), "loss"),
-    )
+    data = None
+    if "data" in table:
+        data = dict(table["data"])
+        for split in ("train", "test"):
+            if isinstance(data.get(split), str):
+                data[split] = {"path": data[split]}
+        data = convert(DataConfig, data, "data")
+    pinn = convert(PINNConfig, table["pinn"], "pinn") if "pinn" in table else None
+    loss = dict(table.get("loss", {}))
+    if pinn is not None:
+        if "data" in loss:
+            raise ConfigError("loss.data: a PINN has no data norm to choose (its terms are the residual and the conditions)")
+        loss.setdefault("weights", {})
+        loss["weights"] = {"pde": 1.0, **loss["weights"]} if not loss["weights"] else loss["weights"]
+    loss = convert(LossConfig, loss, "loss")
+    if data is not None:
+        unknown = sorted(set(loss.weights) - {"data", "pde"})
+        if unknown:
+            raise ConfigError(f"loss.weights.{unknown[0]}: unknown term (an operator's terms: data, pde)")
+    return RunConfig(data=data, model=model, train=convert(TrainConfig, table["train"], "train"), loss=loss, pinn=pinn)
 
 
 def convert(target: Any, value: Any, where: str) -> Any:

@@ -15,12 +15,13 @@ import torch
 from torch import nn
 
 from sciml.cli.build import Split, build_model, build_optimizer, build_scheduler, load_split
+from sciml.cli.setups import operator_setup, pinn_setup
 from sciml.cli.common import CommandError
-from sciml.cli.config import ConfigError, DataConfig, RunConfig, Source, load_config, parse_config, shipped_configs
+from sciml.cli.config import ConfigError, RunConfig, Source, load_config, parse_config, shipped_configs
 from sciml.data import UnitGaussianNormalizer
 from sciml.metrics import evaluate_operator, predict
 from sciml.plot import error_vs_resolution, fields
-from sciml.train import Batches, NonFiniteLoss, OperatorObjective, Progress, RunDirectory, fit, set_rng_state
+from sciml.train import NonFiniteLoss, Progress, RunDirectory, fit, set_rng_state
 from sciml.train.distributed import rank_and_world, setup, teardown
 
 __all__ = ["add_commands"]
@@ -36,13 +37,6 @@ def _device(name: str) -> torch.device:
     if device.type not in ("cpu", "cuda"):
         raise CommandError(f"train.device: {name!r} is not supported (cpu or cuda)")
     return device
-
-
-def _normalizers(split: Split, config: DataConfig) -> dict[str, UnitGaussianNormalizer | None]:
-    return {
-        "input_normalizer": UnitGaussianNormalizer.fit(split.inputs) if config.normalize_inputs else None,
-        "output_normalizer": UnitGaussianNormalizer.fit(split.targets) if config.normalize_outputs else None,
-    }
 
 
 def _first_difference(a: dict, b: dict, prefix: str = "") -> str | None:
@@ -93,30 +87,20 @@ def train(args: argparse.Namespace) -> int:
 
 def _train(args, config: RunConfig, out: Path, device: torch.device, rank: int, world: int) -> int:
     torch.manual_seed(config.train.seed)
+    dtype = torch.float64 if config.train.precision == "float64" else torch.float32
     try:
-        # the model's and the optimizer's keys are checked before any data is generated
-        probe = build_model(config.model, 1, 1, config.train.seed)
-        build_optimizer(config.train, list(probe.parameters()), config.loss.terms)
-        train_split = load_split(config.data.train, config.data, config.data.n_train, "data.train", device)
-        test_split = load_split(config.data.test, config.data, config.data.n_test, "data.test", device)
-        if test_split.inputs.shape[1:2] != train_split.inputs.shape[1:2] or test_split.targets.shape[1:2] != train_split.targets.shape[1:2]:
-            raise ConfigError(f"data.test: its channels {test_split.inputs.shape[1]} -> {test_split.targets.shape[1]} differ "
-                              f"from data.train's {train_split.inputs.shape[1]} -> {train_split.targets.shape[1]}")
-        norms = _normalizers(train_split, config.data)
-        model = build_model(config.model, train_split.inputs.shape[1], train_split.targets.shape[1], config.train.seed).to(device)
-        problem = train_split.problem if config.loss.weights.get("pde", 0) > 0 else None
-        if config.loss.weights.get("pde", 0) > 0 and (problem is None or not problem.has_solution_residual):
-            raise ConfigError("loss.weights.pde: the training data's problem offers no residual of its solutions "
-                              "(unknown problem, frames split off as inputs, or a single frame)")
-        objective = OperatorObjective(config.loss.weights, config.loss.data, train_split.grid, problem,
-                                      *(n.to(device) if n is not None else None for n in norms.values()))
-        optimizer = build_optimizer(config.train, list(model.parameters()), objective.terms)
-    except ConfigError as err:
+        if config.pinn is None:
+            # the model's and the optimizer's keys are checked before any data is generated
+            probe = build_model(config.model, 1, 1, config.train.seed)
+            build_optimizer(config.train, list(probe.parameters()), config.loss.terms)
+            setup = operator_setup(config, device, dtype, rank, world)
+        else:
+            setup = pinn_setup(config, device, dtype)
+        optimizer = build_optimizer(config.train, list(setup.model.parameters()), setup.terms)
+    except (ConfigError, ValueError, TypeError) as err:
         raise CommandError(str(err)) from None
-    inputs = train_split.inputs if norms["input_normalizer"] is None else norms["input_normalizer"].encode(train_split.inputs)
-    batches = Batches(inputs.to(device), train_split.targets.to(device), config.train.batch_size, config.train.seed,
-                      rank=rank, world_size=world)
-    scheduler = build_scheduler(config.train, optimizer, len(batches))
+    model = setup.model
+    scheduler = build_scheduler(config.train, optimizer, len(setup.batches))
     progress, resume_step = None, None
     if args.resume:
         state = torch.load(out / "checkpoint.pt", map_location=device, weights_only=True)
@@ -131,20 +115,14 @@ def _train(args, config: RunConfig, out: Path, device: torch.device, rank: int, 
     if run is not None and not args.resume:
         run.write_config(config.to_dict())
     ddp = nn.parallel.DistributedDataParallel(model) if world > 1 else model
-
-    def evaluate() -> dict[str, float]:
-        metrics = evaluate_operator(model, test_split.inputs, test_split.targets, test_split.grid, batch_size=config.train.batch_size, **norms)
-        return {f"test_{key}": value for key, value in metrics.items()}
-
-    extra = {name: n.state_dict() for name, n in norms.items() if n is not None}
-    extra["train_grid"] = list(train_split.grid.shape)
     if rank == 0:
         print(f"training {config.model['name']} ({sum(p.numel() for p in model.parameters())} parameters) on "
-              f"{train_split.description}; testing on {test_split.description}", file=sys.stderr)
+              f"{setup.description}", file=sys.stderr)
     try:
-        progress = fit(ddp, optimizer, objective, batches, config.train.epochs, scheduler=scheduler, evaluate=evaluate,
-                       eval_every=config.train.eval_every, run=run, checkpoint_every=config.train.checkpoint_every,
-                       extra_state=extra, precision=config.train.precision, progress=progress, show_progress=not args.quiet)
+        progress = fit(ddp, optimizer, setup.objective, setup.batches, config.train.epochs, scheduler=scheduler,
+                       evaluate=setup.evaluate, eval_every=config.train.eval_every, run=run,
+                       checkpoint_every=config.train.checkpoint_every, extra_state=setup.extra_state,
+                       precision=config.train.precision, progress=progress, show_progress=not args.quiet)
     except NonFiniteLoss as err:
         raise CommandError(f"{err}; stopped before the update ({out / 'checkpoint.pt'} holds the last saved step)") from None
     except KeyboardInterrupt:
@@ -152,11 +130,9 @@ def _train(args, config: RunConfig, out: Path, device: torch.device, rank: int, 
         print(f"{args.prog}: interrupted; {out / 'checkpoint.pt'} holds the last saved step; resume with: {command}", file=sys.stderr)
         return 130
     if run is not None:
-        prediction = predict(model, test_split.inputs[:3], **norms)
-        fields(test_split.inputs[:3], test_split.targets[:3], prediction, out / "plots" / "test_samples.png", title=str(out))
-        final = run.rows[-1]
+        setup.figures(out)
         print(f"trained {out}: {progress.epoch} epochs, {progress.step} steps, {progress.elapsed:.1f} s; "
-              f"test relative L2 {final['test_rel_l2']:.4g}")
+              f"test relative L2 {run.rows[-1]['test_rel_l2']:.4g}")
     return 0
 
 
@@ -169,6 +145,8 @@ def evaluate(args: argparse.Namespace) -> int:
     except (ConfigError, tomllib.TOMLDecodeError) as err:
         raise CommandError(f"{run / 'config.toml'}: {err}") from None
     state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
+    if config.pinn is not None:
+        return _evaluate_pinn(args, run, config, state)
     norms = {name: UnitGaussianNormalizer.from_state_dict(state[name]) if name in state else None
              for name in ("input_normalizer", "output_normalizer")}
 
@@ -205,6 +183,25 @@ def evaluate(args: argparse.Namespace) -> int:
         order = sorted(range(len(resolutions)), key=resolutions.__getitem__)
         error_vs_resolution([resolutions[i] for i in order], [errors[i] for i in order], plots / "eval_resolution.png",
                             trained_at=state.get("train_grid", [None])[0])
+    if args.json:
+        Path(args.json).write_text(json.dumps(metrics, indent=1) + "\n")
+    return 0
+
+
+def _evaluate_pinn(args: argparse.Namespace, run: Path, config: RunConfig, state: dict) -> int:
+    """A PINN run's error against the exact solution and its residual beside the exact solution's (round-off)."""
+    if args.data is not None or args.resolution:
+        raise CommandError("--data and --resolution evaluate operators; a PINN run is evaluated on its problem's exact solution")
+    try:
+        setup = pinn_setup(config, torch.device("cpu"), torch.float64 if config.train.precision == "float64" else torch.float32)
+    except (ConfigError, ValueError) as err:
+        raise CommandError(f"{run / 'config.toml'}: {err}") from None
+    setup.model.load_state_dict(state["model"])
+    metrics = setup.report()
+    print(f"{run} on {setup.description}")
+    for key, value in metrics.items():
+        print(f"  {key:<16} {value:.4g}")
+    setup.figures(run)
     if args.json:
         Path(args.json).write_text(json.dumps(metrics, indent=1) + "\n")
     return 0

@@ -36,7 +36,11 @@ import torch
 from einops import rearrange
 from torch import Tensor, nn
 
-from sciml.models.galerkin_layers import CoarseningEncoder, RefiningDecoder, SpectralDecoder
+from sciml.models.galerkin_layers import (
+    CoarseningEncoder,
+    RefiningDecoder,
+    SpectralDecoder,
+)
 from sciml.nn import GridCoordinates, PointwiseLinear, SimpleEncoderLayer
 from sciml.nn.attention import ATTENTIONS
 
@@ -222,7 +226,7 @@ class GalerkinTransformer(nn.Module):
         }
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "GalerkinTransformer":
+    def from_config(cls, config: dict[str, Any]) -> GalerkinTransformer:
         """The model that :meth:`config` describes, freshly initialized."""
         if config.get("model") != cls.name:
             raise ValueError(f"{cls.__name__}.from_config: config describes model {config.get('model')!r}, not {cls.name!r}")

@@ -18,7 +18,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sciml.nn import ChannelMLP, GridCoordinates, PointwiseLinear, SpectralConv, conv, interpolate
+from sciml.nn import (
+    ChannelMLP,
+    GridCoordinates,
+    PointwiseLinear,
+    SpectralConv,
+    conv,
+    interpolate,
+)
 
 
 def intermediate_grid(fine: tuple[int, ...], coarse: tuple[int, ...]) -> tuple[int, ...]:

@@ -185,7 +185,7 @@ class LSM(nn.Module):
         }
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "LSM":
+    def from_config(cls, config: dict[str, Any]) -> LSM:
         """The model that :meth:`config` describes, freshly initialized."""
         if config.get("model") != cls.name:
             raise ValueError(f"{cls.__name__}.from_config: config describes model {config.get('model')!r}, not {cls.name!r}")

@@ -111,7 +111,7 @@ class AbstractSimpleAttention(nn.Module):
         Seeds the initialization.
     """
 
-    normalized: ClassVar[tuple[str, str]]
+    normalized: ClassVar[tuple[str, ...]]
     attend: ClassVar[Callable[[Tensor, Tensor, Tensor], Tensor]]
 
     def __init__(

@@ -1,8 +1,6 @@
 """The Latent Spectral Model: the latent projection and its inverse, the spectral transition, the
 multiscale network at several resolutions, overfitting a small batch."""
 
-import io
-import json
 import math
 
 import pytest
@@ -17,7 +15,6 @@ from sciml.models.lsm_block import (
     patchify,
     unpatchify,
 )
-from sciml.registry import MODELS
 
 TINY = LSMOptions(n_scales=3, n_heads=2, projection_width=32)
 
@@ -141,22 +138,6 @@ def test_tiny_model_overfits_a_small_batch(generator, one_thread):
         schedule.step()
     with torch.no_grad():
         assert relative(model(a)).item() < 1e-3
-
-
-def test_registry_entry_round_trips_through_json_and_a_weights_only_checkpoint(generator):
-    cls = MODELS["lsm"]
-    model = cls(1, 2, (3, 3), width=8, n_basis=4, n_tokens=2, options=TINY, generator=generator).eval()
-    config = json.loads(json.dumps(model.config()))
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    buffer.seek(0)
-    clone = cls.from_config(config).eval()
-    clone.load_state_dict(torch.load(buffer, weights_only=True))
-    a = torch.randn(2, 1, 19, 19, generator=generator)
-    assert torch.equal(clone(a), model(a))
-    assert clone.config() == model.config()
-    with pytest.raises(ValueError, match="describes model"):
-        MODELS["galerkin_transformer"].from_config(config)
 
 
 def test_bad_arguments_are_refused_by_name():

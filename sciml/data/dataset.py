@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from sciml.data.format import HDF5_ERRORS, DatasetError, DatasetInfo, one_line, read_info
+from sciml.data.format import ARRAYS, HDF5_ERRORS, DatasetError, DatasetInfo, one_line, read_info, sample_checksum
 from sciml.spectral.grid import Grid
 
 #: bytes of full-resolution samples read at a time by :class:`H5Dataset`
@@ -32,23 +32,37 @@ def subsample_factors(*grids: Grid) -> list[int]:
     return [r for r in range(1, largest + 1) if all(c % r == 0 for c, _ in cells)]
 
 
-def read_blocks(dset: h5py.Dataset, count: int, path: Path) -> Iterator[np.ndarray]:
-    """The first ``count`` samples of ``dset`` in blocks of about :data:`READ_BLOCK_BYTES`, each checked.
+def read_blocks(f: h5py.File, key: str, count: int, path: Path) -> Iterator[np.ndarray]:
+    """The first ``count`` samples of ``f[key]`` in blocks of about :data:`READ_BLOCK_BYTES`, each sample checked.
 
-    Every sample is one HDF5 chunk with its Fletcher-32 checksum (format version 2), which HDF5
-    verifies on reading; a block that fails is reread sample by sample to name the damaged ones in
-    the :class:`DatasetError`.
+    HDF5 checks each sample's Fletcher-32 (one chunk per sample) as it reads it; then each sample's
+    CRC-32 must match ``checksums`` (:func:`~sciml.data.format.sample_checksum`; files of format
+    version 1 have neither). A block that fails is reread sample by sample to name the damaged ones
+    in the :class:`DatasetError`.
     """
+    dset = f[key]
+    stored = f["checksums"][:count, ARRAYS.index(key)] if "checksums" in f else None
     block = max(1, READ_BLOCK_BYTES // (dset.dtype.itemsize * math.prod(dset.shape[1:])))
     for start in range(0, count, block):
         stop = min(start + block, count)
         try:
             samples = dset[start:stop]
         except HDF5_ERRORS:
-            bad = [i for i in range(start, stop) if not _readable(dset, i)] or list(range(start, stop))
-            raise DatasetError(f"{path}: {dset.name.lstrip('/')} of {_samples(bad)} fail their checksum or cannot be "
-                               "read (the file is damaged); regenerate it") from None
+            samples = None
+        bad = [i for i in range(start, stop) if not _intact(dset, i, samples, start, stored)]
+        if bad:
+            raise DatasetError(f"{path}: {key} of {_samples(bad)} fail their checksum or cannot be read (the file is "
+                               "damaged); regenerate it")
         yield samples
+
+
+def _intact(dset: h5py.Dataset, i: int, block: np.ndarray | None, start: int, stored: np.ndarray | None) -> bool:
+    """Whether sample ``i`` reads (from ``block`` when that could be read) and matches its stored CRC-32."""
+    try:
+        sample = dset[i] if block is None else block[i - start]
+    except HDF5_ERRORS:
+        return False
+    return stored is None or sample_checksum(i, sample) == stored[i]
 
 
 @contextmanager
@@ -70,19 +84,11 @@ def verify(path: str | Path) -> DatasetInfo:
     """
     info = read_info(path)
     with open_checked(info.path) as f:
-        for key in ("inputs", "solutions"):
+        for key in ARRAYS:
             if key in f:
-                for _ in read_blocks(f[key], info.samples_done, info.path):
+                for _ in read_blocks(f, key, info.samples_done, info.path):
                     pass
     return info
-
-
-def _readable(dset: h5py.Dataset, i: int) -> bool:
-    try:
-        dset[i]
-    except HDF5_ERRORS:
-        return False
-    return True
 
 
 def _samples(indices: list[int]) -> str:
@@ -178,17 +184,17 @@ class H5Dataset(Dataset):
         self.output_grid = info.output_grid.subsample(self.factor)
         count = info.n if n is None else n
         with open_checked(info.path) as f:
-            self.inputs = self._read(f["inputs"], count, info.input_grid.dim, dtype)
-            self.solutions = self._read(f["solutions"], count, info.output_grid.dim, dtype)
+            self.inputs = self._read(f, "inputs", count, info.input_grid.dim, dtype)
+            self.solutions = self._read(f, "solutions", count, info.output_grid.dim, dtype)
 
-    def _read(self, dset: h5py.Dataset, count: int, dim: int, dtype: torch.dtype | None) -> Tensor:
-        """The first ``count`` samples of ``dset`` ``(n, C, *S)``, subsampled: ``(count, C, *S / r)``.
+    def _read(self, f: h5py.File, key: str, count: int, dim: int, dtype: torch.dtype | None) -> Tensor:
+        """The first ``count`` samples of ``f[key]`` ``(n, C, *S)``, subsampled: ``(count, C, *S / r)``.
 
         Whole blocks of samples (:data:`READ_BLOCK_BYTES`) are read and strided in memory: HDF5's own strided
         selection is an order of magnitude slower.
         """
         stride = (slice(None),) * 2 + (slice(None, None, self.factor),) * dim  # (B, C, *S) -> (B, C, *S / r)
-        x = torch.cat([torch.from_numpy(block[stride]) for block in read_blocks(dset, count, self.info.path)])
+        x = torch.cat([torch.from_numpy(block[stride]) for block in read_blocks(f, key, count, self.info.path)])
         return x if dtype is None else x.to(dtype)
 
     def __len__(self) -> int:

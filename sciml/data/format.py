@@ -6,6 +6,7 @@ import json
 import math
 import os
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,15 +20,19 @@ from sciml.spectral.grid import Grid
 
 #: value of the ``format`` attribute that marks a file as a sciml dataset
 FORMAT = "sciml.dataset"
-#: bumped when the layout or the seeding rule changes; 2 added the checksums (Fletcher-32 per sample
-#: chunk, HDF5's own on every metadata block)
+#: bumped when the layout or the seeding rule changes; 2 added the checksums (see :data:`LIBVER`)
 FORMAT_VERSION = 2
 #: versions this code reads (version 1 is version 2 without checksums)
 READABLE_VERSIONS = (1, 2)
-#: HDF5 file-format bounds of written files: 1.10's format checksums every metadata block (superblock,
-#: object headers holding the attributes, chunk index); with the samples' Fletcher-32 and the strings
-#: kept out of the global heap (:func:`to_attribute`), no flipped bit is read back silently
-LIBVER = ("v110", "latest")
+#: HDF5 file-format bounds of written files. 1.8's format checksums the superblock and the object
+#: headers, which hold the attributes (strings fixed-length, see :func:`to_attribute`); each sample
+#: has HDF5's Fletcher-32 and its own CRC-32 bound to its index (:func:`sample_checksum`), which
+#: catches what the 1.8 chunk index, without a checksum, could otherwise misplace. 1.10's format
+#: checksums the chunk index too, but it flags a file open for writing and refuses to open it again
+#: after a crash (a killed generation could not resume) or while a generation is running.
+LIBVER = ("v108", "latest")
+#: the arrays of a dataset file and their columns in ``checksums``
+ARRAYS = ("inputs", "solutions")
 #: how sample ``i`` is seeded; stored in every file so that the rule travels with the data
 SEEDING = "sample i: torch.Generator().manual_seed(numpy.random.SeedSequence([seed, i]).generate_state(1, uint64)[0])"
 #: storage dtypes a dataset may use
@@ -74,6 +79,15 @@ def sample_generator(seed: int, index: int) -> torch.Generator:
         raise ValueError(f"sample_generator: seed and index must be >= 0, got seed={seed}, index={index}")
     state = np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint64)[0]
     return torch.Generator().manual_seed(int(state))
+
+
+def sample_checksum(index: int, sample: np.ndarray) -> int:
+    """The CRC-32 of sample ``index``'s values (one array of one sample), seeded with the index.
+
+    Stored in the ``checksums`` array, ``(n, 2)`` uint32 (inputs, solutions), and compared on every
+    read: a damaged sample, or an intact one read at another index, does not match.
+    """
+    return zlib.crc32(np.ascontiguousarray(sample).data, zlib.crc32(index.to_bytes(8, "little")))
 
 
 def part_path(path: str | Path) -> Path:
@@ -152,7 +166,7 @@ def read_info(path: str | Path) -> DatasetInfo:
     try:
         f = h5py.File(path, "r", locking=False)
     except OSError as err:
-        raise DatasetError(f"{path} is not a sciml dataset (not a readable HDF5 file: {one_line(err)})") from None
+        raise DatasetError(f"{path} is not a readable HDF5 file ({one_line(err)}): not a sciml dataset, or a damaged one") from None
     try:
         with f:
             return _read_info(path, f)
@@ -201,10 +215,12 @@ def _read_info(path: Path, f: h5py.File) -> DatasetInfo:
             raise DatasetError(f"{path}: attribute {key!r} = {attrs[key]!r} is malformed ({one_line(err)})") from None
 
     shapes = {}
-    for key in ("inputs", "solutions"):
+    for key in (*ARRAYS, "checksums"):
         if key in f and not isinstance(f[key], h5py.Dataset):
             raise DatasetError(f"{path}: {key!r} is not an HDF5 dataset")
         shapes[key] = tuple(f[key].shape) if key in f else None
+    if version >= 2 and shapes["inputs"] is not None and shapes["checksums"] != (attrs["n"], len(ARRAYS)):
+        raise DatasetError(f"{path}: the checksums array is {shapes['checksums']}, expected ({attrs['n']}, {len(ARRAYS)})")
     text, integer, boolean = _of_type(str), _of_type(int), _of_type(bool)
     info = DatasetInfo(
         path=path,
@@ -223,7 +239,7 @@ def _read_info(path: Path, f: h5py.File) -> DatasetInfo:
         input_shape=shapes["inputs"],
         solution_shape=shapes["solutions"],
     )
-    lengths = {shape[0] for shape in shapes.values() if shape is not None}
+    lengths = {shapes[key][0] for key in ARRAYS if shapes[key] is not None}
     if info.dtype not in DTYPES:
         raise DatasetError(f"{path}: attribute 'dtype' = {info.dtype!r} is not one of {DTYPES}")
     if not 0 <= info.samples_done <= info.n or info.n < 1 or (info.complete and info.samples_done != info.n) or lengths - {info.n}:

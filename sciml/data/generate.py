@@ -19,6 +19,7 @@ from torch import Tensor
 import sciml
 from sciml.data.dataset import read_blocks
 from sciml.data.format import (
+    ARRAYS,
     DTYPES,
     FORMAT,
     FORMAT_VERSION,
@@ -32,6 +33,7 @@ from sciml.data.format import (
     one_line,
     part_path,
     read_info,
+    sample_checksum,
     sample_generator,
     size_text,
     stored_attributes,
@@ -46,9 +48,11 @@ DEFAULT_CHUNK = 32
 INT64_END = 2**63
 #: HDF5 refuses chunks (here: one sample of one array) of 4 GiB or more
 MAX_CHUNK_BYTES = 2**32 - 1
-#: disk per sample beyond its values (two chunk-index entries and two Fletcher-32 checksums) and per
+#: disk per sample beyond its values (chunk-index entries, Fletcher-32 and CRC-32 checksums) and per
 #: file (superblock, object headers, attributes), rounded up from measured files
 SAMPLE_OVERHEAD_BYTES, FILE_OVERHEAD_BYTES = 256, 2**14
+#: disk reserved for a chunk's metadata (chunk-index nodes, headers) beyond its values, see :func:`_reserve`
+RESERVE_MARGIN_BYTES = 2**16
 
 
 class DatasetWriter:
@@ -267,24 +271,30 @@ class DatasetWriter:
         return f
 
     def _write(self, f: h5py.File, start: int, a: Tensor, u: Tensor) -> None:
-        """Store samples ``start..`` (one chunk) and their count, and flush."""
+        """Store samples ``start..`` (one chunk), their checksums and their count, and flush."""
+        arrays = (a.numpy(), u.numpy())
+        _reserve(f, sum(x.nbytes for x in arrays) + RESERVE_MARGIN_BYTES)
         if "inputs" not in f:
-            for key, x in (("inputs", a), ("solutions", u)):
-                sample = tuple(x.shape[1:])
+            for key, x in zip(ARRAYS, arrays):
+                sample = x.shape[1:]
                 f.create_dataset(key, shape=(self.n, *sample), dtype=self.dtype, chunks=(1, *sample), fletcher32=True)
-        f["inputs"][start : start + len(a)] = a.numpy()
-        f["solutions"][start : start + len(u)] = u.numpy()
-        f.attrs["samples_done"] = start + len(a)
+            f.create_dataset("checksums", shape=(self.n, len(ARRAYS)), dtype="uint32")
+        stop = start + len(a)
+        for key, x in zip(ARRAYS, arrays):
+            f[key][start:stop] = x
+        f["checksums"][start:stop] = [[sample_checksum(i, x[i - start]) for x in arrays] for i in range(start, stop)]
+        f.attrs["samples_done"] = stop
         f.flush()
 
     def _seal(self, f: h5py.File) -> None:
-        """Prove the file complete: every sample reads back against its checksum and is on disk; then mark it so."""
-        for key in ("inputs", "solutions"):
-            for _ in read_blocks(f[key], self.n, self.part):
+        """Prove the file complete: every sample reads back against its checksums and is on disk; then mark it so."""
+        for key in ARRAYS:
+            for _ in read_blocks(f, key, self.n, self.part):
                 pass
         os.fsync(f.id.get_vfd_handle())
         f.attrs["complete"] = True
         f.flush()
+        os.ftruncate(f.id.get_vfd_handle(), f.id.get_filesize())  # the reserved space HDF5 did not use
         os.fsync(f.id.get_vfd_handle())
 
     @contextlib.contextmanager
@@ -328,6 +338,23 @@ def _available_memory(device: torch.device) -> int | None:
             if line.startswith("MemAvailable:"):
                 return int(line.split()[1]) * 1024
     return None
+
+
+def _reserve(f: h5py.File, nbytes: int) -> None:
+    """Allocate ``nbytes`` of disk after the end of HDF5's data before HDF5 writes there.
+
+    A full disk or a file-size limit then fails here, while the file is consistent. HDF5 cannot undo
+    a write that fails halfway: its superblock then records an end of file past the file's actual
+    end, and HDF5 refuses to open the file again ("truncated file"), so the samples it holds could
+    not be resumed. Where ``posix_fallocate`` is missing (macOS) nothing is reserved.
+    """
+    if not hasattr(os, "posix_fallocate"):
+        return
+    try:
+        os.posix_fallocate(f.id.get_vfd_handle(), f.id.get_filesize(), nbytes)
+    except OSError as err:
+        if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):  # a file system that cannot reserve
+            raise
 
 
 def _fsync(folder: Path) -> None:

@@ -196,7 +196,7 @@ def test_a_part_file_is_never_left_without_its_attributes(tmp_path, toy_problem,
 
 
 @pytest.mark.parametrize(("content", "reason"), [
-    (b"", "is not a sciml dataset (not a readable HDF5 file: "),
+    (b"", " is not a readable HDF5 file ("),
     (None, "sciml dataset lacks attributes ["),
 ])
 def test_a_part_file_that_cannot_be_resumed_says_how_to_start_over(tmp_path, toy_problem, content, reason):

@@ -5,7 +5,10 @@ import errno
 import os
 import random
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -313,3 +316,24 @@ def test_format_version_1_files_are_still_read(tmp_path, toy_problem):
     info = read_info(old)
     assert info.format_version == 1 and info.params == read_info(path).params
     assert torch.equal(H5Dataset(old).solutions, torch.from_numpy(solutions))
+
+
+def test_a_generation_killed_hard_resumes_bit_identically(tmp_path, toy_problem):
+    """SIGKILL after two chunks: nothing is cleaned up, and HDF5 must still reopen the .part to resume it."""
+    path = tmp_path / "d.h5"
+    script = f"""
+import os, signal, sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from conftest import ScreenedPoisson
+from sciml.data import DatasetWriter
+writer = DatasetWriter(ScreenedPoisson(ndim=2), {str(path)!r}, n=6, resolution=16, seed=3, chunk=2)
+writer.run(lambda k: writer.samples_done == 4 and os.kill(os.getpid(), signal.SIGKILL))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    info = read_info(part_path(path))
+    assert info.samples_done == 4 and not info.complete and not path.exists()
+    generate_dataset(toy_problem(ndim=2), path, **ARGS)
+    generate_dataset(toy_problem(ndim=2), tmp_path / "straight.h5", **ARGS)
+    for x, y in zip(arrays(path), arrays(tmp_path / "straight.h5")):
+        assert np.array_equal(x, y)

@@ -1,5 +1,11 @@
-"""The `sciml` command line: generate -> info -> load round trips, resumption, one-line errors."""
+"""The `sciml` command line: generate -> info -> load round trips, resumption after signals and a full disk.
 
+Bad inputs and faults, with their one-line errors, are the table of tests/test_cli_faults.py.
+"""
+
+import random
+import re
+import resource
 import shlex
 import signal
 import subprocess
@@ -10,7 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from sciml.cli import build_problem, main
+from sciml.cli import main
+from sciml.cli.data import build_problem
 from sciml.data import H5Dataset, part_path, read_info, sample_generator
 from sciml.registry import PROBLEMS
 
@@ -34,6 +41,11 @@ def run(capsys, *argv):
         code = exit_.code
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def arrays(path):
+    with h5py.File(path, "r") as f:
+        return f["inputs"][()], f["solutions"][()]
 
 
 def overrides(name):
@@ -65,7 +77,7 @@ def test_generate_info_load_round_trip(tmp_path, capsys, name):
     grid = problem.grid(resolution)
     a = torch.cat([problem.sample_inputs(1, grid, sample_generator(1, i)) for i in range(3)])
     data = H5Dataset(out, dtype=torch.float64)
-    assert read_info(out).params == problem.params()
+    assert PROBLEMS[name].from_params(read_info(out).params) == problem
     assert torch.equal(data.inputs, a.float().double())
     u = problem.solve(a, grid)
     assert torch.allclose(data.solutions, u.float().double(), rtol=1e-6, atol=1e-6 * u.abs().max().item())
@@ -115,74 +127,98 @@ def test_interrupted_generation_resumes_bit_identically(tmp_path, capsys, monkey
         assert not any(np.array_equal(x, y) for x, y in zip(f["inputs"][:2], g["inputs"][()]))
 
 
-@pytest.fixture
-def files(tmp_path):
-    junk, bare, existing = tmp_path / "junk.h5", tmp_path / "bare.h5", tmp_path / "existing.h5"
-    junk.write_text("not a dataset")
-    with h5py.File(bare, "w") as f:
-        f["inputs"] = np.zeros(3)
-    existing.write_text("")
-    return {"junk": junk, "bare": bare, "existing": existing, "new": tmp_path / "new.h5", "missing": tmp_path / "no.h5"}
-
-BAD = [
-    (["generate", "nope", "--n", "2", "--resolution", "16", "--seed", "0", "--out", "{new}"],
-     "unknown problem 'nope' (known: " + ", ".join(PROBLEMS) + ")"),
-    (["generate", NAME, "--n", "0", "--resolution", "16", "--seed", "0", "--out", "{new}"], "--n: expected an integer >= 1"),
-    (["generate", NAME, "--n", "-3", "--resolution", "16", "--seed", "0", "--out", "{new}"], "--n: expected an integer >= 1"),
-    (["generate", NAME, "--n", "2", "--resolution", "2", "--seed", "0", "--out", "{new}"], "--resolution 2: "),
-    (["generate", NAME, "--n", "2", "--resolution", "x", "--seed", "0", "--out", "{new}"], "--resolution: expected an integer"),
-    (["generate", NAME, "--n", "2", "--resolution", "16", "--seed", "-1", "--out", "{new}"], "--seed: expected an integer >= 0"),
-    (["generate", NAME, "--n", "2", "--resolution", "16", "--seed", "0", "--out", "{existing}"], "existing.h5 already exists"),
-    (["generate", NAME, "--n", "2", "--resolution", "16", "--seed", "0", "--out", "{new}", "--param", "zz=1"],
-     "--param zz: " + NAME + " has no parameter 'zz'"),
-    (["generate", NAME, "--n", "2", "--resolution", "16", "--seed", "0", "--out", "{new}", "--param", "oops"],
-     "--param: expected KEY=VALUE"),
-    (["generate", NAME, "--n", "2", "--resolution", "16", "--seed", "0", "--out", "{new}", "--device", "cuda:99"],
-     "--device cuda:99: "),
-    (["generate", NAME, "--n", "2", "--resolution", "16"], "required: --seed, --out"),
-    (["generate", NAME, "--n", "2", "--resolution", "16", "--seed", "0", "--out", "{existing}/sub/x.h5"],
-     "cannot write "),
-    (["info", "{junk}"], "junk.h5 is not a sciml dataset"),
-    (["info", "{bare}"], "bare.h5 is not a sciml dataset"),
-    (["info", "{missing}"], "no.h5: no such file"),
-    (["frobnicate"], "invalid choice: 'frobnicate'"),
-]
-
-
-@pytest.mark.parametrize(("argv", "message"), BAD)
-def test_bad_arguments_give_one_line_errors(capsys, files, argv, message):
-    code, stdout, err = run(capsys, *[a.format(**files) for a in argv])
-    assert code == 2 and stdout == ""
-    assert err.count("\n") == 1 and err.startswith("sciml") and "Traceback" not in err
-    assert message in err
-    assert not files["new"].exists() and not part_path(files["new"]).exists()
-
-
-def test_resume_with_other_arguments_is_refused(tmp_path, capsys, monkeypatch):
-    out = tmp_path / "x.h5"
-    monkeypatch.setattr(PROBLEMS[NAME], "solve", lambda self, a, grid: (_ for _ in ()).throw(KeyboardInterrupt))
-    assert run(capsys, *generate_args(NAME, out, n=4))[0] == 130
-    code, _, err = run(capsys, *generate_args(NAME, out, n=4, seed=7))
-    assert code == 2 and err.count("\n") == 1
-    assert f"cannot resume {part_path(out)} (0/4 samples): seed: file has 1, asked 7; delete it to start over" in err
-
-
-def test_console_script_is_installed_and_reports_ctrl_c(tmp_path):
-    """A real SIGINT to a real `sciml generate`: exit 130, the .part file is kept and resumable."""
-    out = tmp_path / "sigint.h5"
-    proc = subprocess.Popen(["sciml", *map(str, generate_args(NAME, out, n=200, chunk=1))],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
+def _interrupt_console_script(argv, out, sig, samples_done=1):
+    """Run the installed `sciml` on ``argv`` and send it ``sig`` once ``out``'s partial file holds ``samples_done`` samples."""
+    proc = subprocess.Popen(["sciml", *map(str, argv)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         try:
-            if read_info(part_path(out)).samples_done >= 1:
+            if read_info(part_path(out)).samples_done >= samples_done:
                 break
-        except Exception:  # the file may not exist yet, or be mid-flush: poll again
+        except Exception:  # the file may not exist yet: poll again
             pass
-        time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "resume with: sciml generate" in err and "Traceback" not in err
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_console_script_is_installed_and_reports_ctrl_c_and_sigterm(tmp_path, capsys, sig, status):
+    """A real signal to a real `sciml generate`: the .part file is kept, and the line it prints resumes it bit for bit."""
+    out = tmp_path / "x.h5"
+    argv = generate_args(NAME, out, n=60, chunk=2)
+    code, err = _interrupt_console_script(argv, out, sig)
+    assert code == status, err
+    assert "Traceback" not in err
+    line = err.strip().splitlines()[-1]
+    assert re.fullmatch(rf"sciml generate: interrupted at \d+/60 samples; {re.escape(str(part_path(out)))} keeps them; "
+                        rf"resume with: {re.escape(shlex.join(['sciml', *map(str, argv)]))}", line), line
     info = read_info(part_path(out))
-    assert not info.complete and 1 <= info.samples_done < 200 and not out.exists()
+    assert not info.complete and 1 <= info.samples_done < 60 and not out.exists()
+    assert run(capsys, *shlex.split(line.split("resume with: ")[1])[1:])[0] == 0
+    assert run(capsys, *generate_args(NAME, tmp_path / "straight.h5", n=60, chunk=2))[0] == 0
+    for x, y in zip(arrays(out), arrays(tmp_path / "straight.h5")):
+        assert np.array_equal(x, y)
+
+
+@pytest.mark.slow
+def test_signals_at_random_moments_resume_bit_identically(tmp_path, capsys):
+    """SIGKILL, SIGINT and SIGTERM, three of each at random moments of one generation: the file is the uninterrupted one."""
+    out, moments = tmp_path / "x.h5", random.Random(0)
+    argv = generate_args("burgers", out, n=40, chunk=3)
+    for sig in [signal.SIGKILL, signal.SIGINT, signal.SIGTERM] * 3:
+        done = read_info(part_path(out)).samples_done if part_path(out).exists() else 0
+        if done >= 36:
+            break
+        _interrupt_console_script(argv, out, sig, samples_done=done + moments.randrange(1, 6))
+    assert run(capsys, *argv)[0] == 0
+    assert run(capsys, *generate_args("burgers", tmp_path / "straight.h5", n=40, chunk=3))[0] == 0
+    for x, y in zip(arrays(out), arrays(tmp_path / "straight.h5")):
+        assert np.array_equal(x, y)
+
+
+def test_a_full_disk_keeps_the_part_file_and_resumes_bit_identically(tmp_path, capsys):
+    """Files limited to 200 kB (RLIMIT_FSIZE: EFBIG, as ENOSPC on a full disk): one line, then a resume once there is room."""
+    def args(out):  # 40 samples at 65 x 65: 1.4 MB
+        argv = generate_args(NAME, out, n=40, chunk=4)
+        argv[argv.index("--resolution") + 1] = "65"
+        return argv
+
+    out = tmp_path / "x.h5"
+    argv = args(out)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, hard))
+    try:
+        code, _, err = run(capsys, *argv)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert code == 1 and f"{part_path(out)}: File too large; it keeps " in err and not out.exists()
+    assert run(capsys, *argv)[0] == 0
+    assert run(capsys, *args(tmp_path / "straight.h5"))[0] == 0
+    for x, y in zip(arrays(out), arrays(tmp_path / "straight.h5")):
+        assert np.array_equal(x, y)
+
+
+def test_overwrite_makes_the_first_command_repeatable(tmp_path, capsys):
+    out = tmp_path / "x.h5"
+    assert run(capsys, *generate_args(NAME, out, n=2))[0] == 0
+    assert run(capsys, *generate_args(NAME, out, n=2))[0] == 2
+    code, stdout, _ = run(capsys, *generate_args(NAME, out, n=3), "--overwrite")
+    assert code == 0 and stdout.startswith(f"wrote {out}: 3 {NAME} samples") and read_info(out).n == 3
+
+
+def test_info_verify_reads_every_sample(tmp_path, capsys):
+    out = tmp_path / "x.h5"
+    assert run(capsys, *generate_args(NAME, out, n=3))[0] == 0
+    code, stdout, _ = run(capsys, "info", "--verify", out)
+    assert code == 0 and stdout.splitlines()[0] == f"{out}: sciml dataset, 3/3 samples, complete; the 3 samples written match their checksums"
+    assert "  checksums  Fletcher-32 and CRC-32 per sample and array, checked on every read\n" in stdout
+
+
+def test_version_and_bare_command(capsys):
+    code, stdout, _ = run(capsys, "--version")
+    assert code == 0 and re.fullmatch(r"sciml 0\.1\.0 \(torch \S+, h5py \S+, Python \S+\)\n", stdout)
+    code, stdout, err = run(capsys)
+    assert code == 2 and stdout == "" and err.startswith("usage: sciml [-h] [--version] COMMAND ...\n")
+    assert "    generate  generate a dataset file" in err and "    info      describe a dataset file" in err

@@ -3,22 +3,33 @@
 Every bad argument or file ends in a one-line error on stderr and a non-zero exit status, never a
 traceback; tracebacks are left for bugs. Each command module registers its subcommands with
 ``add_commands``; the registries (:mod:`sciml.registry`) map names to classes here, at the edge.
+
+Ctrl-C and SIGTERM stop every command the same way (exit status 130 and 143), from the first
+instruction on: the command modules, which import torch, are imported only once the handlers are
+installed. A reader of stdout that goes away (``sciml info FILE | head -1``) ends the command quietly.
 """
 
 from __future__ import annotations
 
+import os
+import platform
+import signal
 import sys
+from importlib import metadata
 
-from sciml.cli import data, train
-from sciml.cli.common import CommandError, Parser
-from sciml.cli.data import build_problem
+import sciml
+from sciml.cli.common import BROKEN_PIPE, USAGE, CommandError, Parser, interrupted_status, terminate
 
-__all__ = ["CommandError", "build_problem", "main"]
+__all__ = ["CommandError", "main"]
 
 
 def _parser() -> Parser:
+    from sciml.cli import data, train  # torch comes with them: after the signal handlers (see the module docstring)
+
     parser = Parser(prog="sciml", description="Physics-informed scientific machine learning in PyTorch.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"sciml {sciml.__version__} (torch {metadata.version('torch')}, "
+                        f"h5py {metadata.version('h5py')}, Python {platform.python_version()})")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     data.add_commands(commands)
     train.add_commands(commands)
     return parser
@@ -27,10 +38,31 @@ def _parser() -> Parser:
 def main(argv: list[str] | None = None) -> int:
     """Run ``sciml`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = _parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        return _run(argv)
+    except KeyboardInterrupt as err:  # outside a command's own handling: start-up, parsing
+        print("sciml: interrupted", file=sys.stderr)
+        return interrupted_status(err)
+    except BrokenPipeError:
+        # stdout's reader is gone: nothing more can be shown, and Python's flush at exit must not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: list[str]) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return USAGE
     args.argv, args.prog = argv, f"sciml {args.command}"
     try:
-        return args.run(args)
+        status = args.run(args)
     except CommandError as err:
         print(f"{args.prog}: error: {err}", file=sys.stderr)
-        return 2
+        return err.status
+    sys.stdout.flush()  # a closed pipe shows here, where main handles it, rather than at exit
+    return status

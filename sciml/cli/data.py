@@ -10,11 +10,21 @@ import sys
 import time
 from pathlib import Path
 
-import torch
 from tqdm import tqdm
 
-from sciml.cli.common import CommandError, int_at_least
-from sciml.data import DatasetError, DatasetInfo, DatasetWriter, part_path, read_info, subsample_factors
+from sciml.cli.common import FAILED, CommandError, device, int_at_least, interrupted_status
+from sciml.data import (
+    DatasetError,
+    DatasetInfo,
+    DatasetWriter,
+    StorageError,
+    part_path,
+    read_info,
+    subsample_factors,
+    verify,
+)
+from sciml.data.format import size_text
+from sciml.data.generate import INT64_END
 from sciml.problem import AbstractProblem
 from sciml.registry import PROBLEMS
 
@@ -65,8 +75,10 @@ def build_problem(name: str, overrides: list[tuple[str, str]]) -> AbstractProble
         raise CommandError(f"--param: {err}") from None
 
 
-def _megabytes(path: Path) -> str:
-    return f"{path.stat().st_size / 1e6:.1f} MB"
+def _output_file(text: str) -> Path:
+    if not text or Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}{' (a directory)' if text else ''}")
+    return Path(text)
 
 
 def generate(args: argparse.Namespace) -> int:
@@ -76,16 +88,14 @@ def generate(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise CommandError(f"--resolution {args.resolution}: {err}") from None
     try:
-        device = torch.device(args.device)
-    except RuntimeError as err:
-        raise CommandError(f"--device {args.device}: {err}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise CommandError(f"--device {args.device}: no CUDA device is available")
-    try:
-        writer = DatasetWriter(problem, args.out, n=args.n, resolution=args.resolution, seed=args.seed,
-                               chunk=args.chunk, dtype=args.dtype, device=device)
-    except (FileExistsError, DatasetError) as err:
+        writer = DatasetWriter(problem, args.out, n=args.n, resolution=args.resolution, seed=args.seed, chunk=args.chunk,
+                               dtype=args.dtype, device=device("--device", args.device), overwrite=args.overwrite)
+    except FileExistsError:
+        raise CommandError(f"{args.out} already exists; remove it, choose another --out or pass --overwrite") from None
+    except ValueError as err:  # DatasetError: a partial file that cannot be resumed
         raise CommandError(str(err)) from None
+    except (MemoryError, StorageError) as err:  # the estimate does not fit this machine
+        raise CommandError(str(err), FAILED) from None
     if writer.samples_done:
         print(f"resuming {writer.part} at {writer.samples_done}/{args.n} samples", file=sys.stderr)
     start = time.perf_counter()
@@ -97,23 +107,24 @@ def generate(args: argparse.Namespace) -> int:
                              file=sys.stderr))
         bars[0].update(k)
 
+    command = shlex.join(["sciml", *args.argv])
     try:
         try:
             path = writer.run(progress)
         finally:  # end the bar's line before any message
             for bar in bars:
                 bar.close()
-    except KeyboardInterrupt:
-        command = shlex.join(["sciml", *args.argv])
-        message = (f"{args.prog}: interrupted at {writer.samples_done}/{args.n} samples; {writer.part} keeps them; "
-                   f"resume with: {command}")
-        print(message, file=sys.stderr)
-        return 130
-    except OSError as err:  # an unwritable location, a full disk: the user's to fix, not a bug
-        raise CommandError(f"cannot write {writer.part}: {err}") from None
+    except KeyboardInterrupt as err:
+        kept = f"; {writer.part} keeps them; resume with: {command}" if writer.part.exists() else ""
+        print(f"{args.prog}: interrupted at {writer.samples_done}/{args.n} samples{kept}", file=sys.stderr)
+        return interrupted_status(err)
+    except StorageError as err:  # a full disk, an I/O error, an unwritable location
+        raise CommandError(f"{err}; resume with: {command}" if writer.part.exists() else str(err), FAILED) from None
+    except (FloatingPointError, MemoryError, DatasetError) as err:  # a blow-up, an estimate too low, a bad read-back
+        raise CommandError(str(err), FAILED) from None
     info = read_info(path)
     print(f"wrote {path}: {info.n} {info.problem} samples, inputs {info.input_shape} on {info.input_grid.describe()}, "
-          f"solutions {info.solution_shape}, {info.dtype}, seed {info.seed}, {_megabytes(path)}, "
+          f"solutions {info.solution_shape}, {info.dtype}, seed {info.seed}, {size_text(path.stat().st_size)}, "
           f"{time.perf_counter() - start:.1f} s")
     return 0
 
@@ -124,10 +135,14 @@ def info(args: argparse.Namespace) -> int:
         print(f"{path} does not exist yet; its generation left {part_path(path)}:")
         path = part_path(path)
     try:
-        meta = read_info(path)
+        meta = verify(path) if args.verify else read_info(path)
     except (FileNotFoundError, DatasetError) as err:
         raise CommandError(str(err)) from None
     state = "complete" if meta.complete else "PARTIAL, rerun its `sciml generate` command to resume"
+    if args.verify:
+        state += f"; the {meta.samples_done} samples written match their checksums"
+    checksums = ("Fletcher-32 and CRC-32 per sample and array, checked on every read" if meta.format_version >= 2
+                 else "none (format version 1)")
     coarse = _subsample_listing(meta)
     rows = [
         ("problem", meta.problem),
@@ -136,6 +151,7 @@ def info(args: argparse.Namespace) -> int:
         ("solutions", f"{meta.solution_shape or '(not written yet)'} {meta.dtype} on {meta.output_grid.describe()}"),
         ("seed", f"{meta.seed} (sample i drawn from SeedSequence([seed, i]))"),
         ("chunk", f"{meta.chunk} samples per solver call"),
+        ("checksums", checksums),
         ("sciml", meta.sciml_version),
         ("subsample", coarse),
     ]
@@ -175,11 +191,14 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                               description="Sample inputs, solve them and write one HDF5 file; an interrupted "
                                           "run leaves FILE.part, which the same command resumes.")
     gen.add_argument("problem", type=_problem_name, metavar="PROBLEM", help=f"one of: {', '.join(PROBLEMS)}")
-    gen.add_argument("--n", type=int_at_least(1), required=True, help="number of samples")
+    gen.add_argument("--n", type=int_at_least(1, INT64_END - 1), required=True, help="number of samples")
     gen.add_argument("--resolution", type=int_at_least(1), required=True, help="grid points per space axis")
-    gen.add_argument("--seed", type=int_at_least(0), required=True, help="base seed; sample i uses (seed, i)")
-    gen.add_argument("--out", type=Path, required=True, metavar="FILE", help="output file; must not exist")
-    gen.add_argument("--chunk", type=int_at_least(1), default=None,
+    gen.add_argument("--seed", type=int_at_least(0, INT64_END - 1), required=True, help="base seed; sample i uses (seed, i)")
+    gen.add_argument("--out", type=_output_file, required=True, metavar="FILE",
+                     help="output file; must not exist unless --overwrite")
+    gen.add_argument("--overwrite", action="store_true",
+                     help="replace FILE if it exists, once the new file is complete")
+    gen.add_argument("--chunk", type=int_at_least(1, INT64_END - 1), default=None,
                      help="samples per solver call (default: 32, or the one recorded in FILE.part)")
     gen.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
                      help="override a problem parameter (JSON value); repeatable")
@@ -189,4 +208,5 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
     inf = commands.add_parser("info", help="describe a dataset file", description="Print what a dataset holds.")
     inf.add_argument("file", metavar="FILE", help="a dataset file (or the FILE whose FILE.part is in progress)")
+    inf.add_argument("--verify", action="store_true", help="read every sample and check it against its checksum")
     inf.set_defaults(run=info)

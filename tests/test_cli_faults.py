@@ -130,11 +130,6 @@ def in_process(ctx: Context) -> Iterator[Run]:
     yield _in_process
 
 
-def _subprocess(argv: list[str], **popen) -> tuple[int, str, str]:
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300, **popen)
-    return proc.returncode, proc.stdout, proc.stderr
-
-
 def file_size_limit(nbytes: int):
     """In this process, with files limited to ``nbytes`` (RLIMIT_FSIZE: a write past it fails with EFBIG, as on a full
     disk, on any file system and without root); the limit is lifted again after the command."""
@@ -176,7 +171,7 @@ def small_filesystem(size: str, *, estimate_fooled: bool = False):
     return fault
 
 
-def failing(method: str, exception: BaseException, on_call: int = 1):
+def failing(method: str, exception: BaseException | signal.Signals, on_call: int = 1):
     """In this process, with ``DatasetWriter.<method>`` raising ``exception`` on its ``on_call``-th call (a disk's
     I/O error, a solver's overflow); a ``signal.Signals`` is sent to this process instead, as a user would."""
 
@@ -213,9 +208,13 @@ from sciml.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
+    def run(argv: list[str]) -> tuple[int, str, str]:
+        done = subprocess.run([sys.executable, "-c", hook, *argv], capture_output=True, text=True, timeout=300)
+        return done.returncode, done.stdout, done.stderr
+
     @contextlib.contextmanager
     def fault(ctx: Context) -> Iterator[Run]:
-        yield lambda argv: _subprocess([sys.executable, "-c", hook, *argv])
+        yield run
 
     return fault
 

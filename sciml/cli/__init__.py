@@ -4,18 +4,17 @@ Every bad argument or file ends in a one-line error on stderr and a non-zero exi
 traceback; tracebacks are left for bugs. Each command module registers its subcommands with
 ``add_commands``; the registries (:mod:`sciml.registry`) map names to classes here, at the edge.
 
-Ctrl-C and SIGTERM stop every command the same way (exit status 130 and 143), from the first
-instruction on: the command modules, which import torch, are imported only once the handlers are
-installed. A reader of stdout that goes away (``sciml info FILE | head -1``) ends the command quietly.
+Ctrl-C and SIGTERM stop every command the same way (exit status 130 and 143), start-up included:
+this module imports little (milliseconds), and the command modules, which import torch (seconds),
+only once the handlers are installed. A reader of stdout that goes away (``sciml info FILE | head
+-1``) ends the command quietly.
 """
 
 from __future__ import annotations
 
 import os
-import platform
 import signal
 import sys
-from importlib import metadata
 
 import sciml
 from sciml.cli.common import BROKEN_PIPE, USAGE, CommandError, Parser, interrupted_status, terminate
@@ -24,7 +23,11 @@ __all__ = ["CommandError", "main"]
 
 
 def _parser() -> Parser:
-    from sciml.cli import data, train  # torch comes with them: after the signal handlers (see the module docstring)
+    # torch comes with the commands, and importlib.metadata takes tens of milliseconds: both after the signal handlers
+    import platform
+    from importlib import metadata
+
+    from sciml.cli import data, train
 
     parser = Parser(prog="sciml", description="Physics-informed scientific machine learning in PyTorch.")
     parser.add_argument("--version", action="version", version=f"sciml {sciml.__version__} (torch {metadata.version('torch')}, "

@@ -167,11 +167,15 @@ def test_signals_at_random_moments_resume_bit_identically(tmp_path, capsys):
     """SIGKILL, SIGINT and SIGTERM, three of each at random moments of one generation: the file is the uninterrupted one."""
     out, moments = tmp_path / "x.h5", random.Random(0)
     argv = generate_args("burgers", out, n=40, chunk=3)
+    stopped = []
     for sig in [signal.SIGKILL, signal.SIGINT, signal.SIGTERM] * 3:
         done = read_info(part_path(out)).samples_done if part_path(out).exists() else 0
         if done >= 36:
             break
-        _interrupt_console_script(argv, out, sig, samples_done=done + moments.randrange(1, 6))
+        code, err = _interrupt_console_script(argv, out, sig, samples_done=done + moments.randrange(1, 6))
+        assert code in ({signal.SIGKILL: -9, signal.SIGINT: 130, signal.SIGTERM: 143}[sig], 0) and "Traceback" not in err, err
+        stopped += [sig] if code else []
+    assert set(stopped) == {signal.SIGKILL, signal.SIGINT, signal.SIGTERM}
     assert run(capsys, *argv)[0] == 0
     assert run(capsys, *generate_args("burgers", tmp_path / "straight.h5", n=40, chunk=3))[0] == 0
     for x, y in zip(arrays(out), arrays(tmp_path / "straight.h5")):

@@ -62,12 +62,12 @@ class DatasetWriter:
     resolution, an existing ``path``, a partial file left by an earlier run, and the memory and disk
     the generation needs against what the machine has); :meth:`run` does the work. Samples are
     written into ``path.part`` one chunk at a time (one :meth:`~AbstractProblem.solve` call per
-    chunk); every write is checked, and the count of finished samples is stored and the file flushed
-    after each chunk. A finished file is read back (every sample against its checksum) and fsynced
-    before it is marked complete, then closed, renamed to ``path`` (``os.replace``, atomic on one
-    file system) and its directory fsynced. A run that finds ``path.part`` resumes after its last
-    finished chunk, provided the file was made by the same problem, parameters, resolution, seed,
-    ``n``, chunk, dtype and sciml version.
+    chunk); every write is checked, its disk space reserved first (:func:`_reserve`), and the count of
+    finished samples is stored and the file flushed after each chunk. A finished file is read back
+    (every sample against its checksums) and fsynced before it is marked complete, then closed,
+    renamed to ``path`` (``os.replace``, atomic on one file system) and its directory fsynced. A run
+    that finds ``path.part`` resumes after its last finished chunk, provided the file was made by the
+    same problem, parameters, resolution, seed, ``n``, chunk, dtype and sciml version.
 
     Determinism: the input of sample ``i`` is drawn alone from :func:`sample_generator` ``(seed, i)``.
     Chunks start at multiples of ``chunk`` whether or not a run was interrupted, so a resumed file is

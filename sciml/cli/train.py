@@ -8,16 +8,30 @@ import json
 import shlex
 import shutil
 import sys
-import tomllib
 from pathlib import Path
 
+import tomllib
 import torch
 from torch import nn
 
-from sciml.cli.build import Split, build_model, build_optimizer, build_scheduler, load_split
+from sciml.cli.build import (
+    Split,
+    build_model,
+    build_optimizer,
+    build_scheduler,
+    load_split,
+)
+from sciml.cli.common import FAILED, CommandError, interrupted_status
+from sciml.cli.common import device as parse_device
+from sciml.cli.config import (
+    ConfigError,
+    RunConfig,
+    Source,
+    load_config,
+    parse_config,
+    shipped_configs,
+)
 from sciml.cli.setups import operator_setup, pinn_setup
-from sciml.cli.common import CommandError
-from sciml.cli.config import ConfigError, RunConfig, Source, load_config, parse_config, shipped_configs
 from sciml.data import UnitGaussianNormalizer
 from sciml.metrics import evaluate_operator, predict
 from sciml.plot import error_vs_resolution, fields
@@ -25,18 +39,6 @@ from sciml.train import NonFiniteLoss, Progress, RunDirectory, fit, set_rng_stat
 from sciml.train.distributed import rank_and_world, setup, teardown
 
 __all__ = ["add_commands"]
-
-
-def _device(name: str) -> torch.device:
-    try:
-        device = torch.device(name)
-    except RuntimeError as err:
-        raise CommandError(f"train.device: {err}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise CommandError(f"train.device: {name!r} asked, but no CUDA device is available")
-    if device.type not in ("cpu", "cuda"):
-        raise CommandError(f"train.device: {name!r} is not supported (cpu or cuda)")
-    return device
 
 
 def _first_difference(a: dict, b: dict, prefix: str = "") -> str | None:
@@ -77,7 +79,7 @@ def train(args: argparse.Namespace) -> int:
         raise CommandError(str(err)) from None
     out = Path(args.out)
     _prepare_directory(out, config, args.resume, args.overwrite)
-    device = setup(_device(config.train.device))
+    device = setup(parse_device("train.device", config.train.device))
     rank, world = rank_and_world()
     try:
         return _train(args, config, out, device, rank, world)
@@ -124,11 +126,13 @@ def _train(args, config: RunConfig, out: Path, device: torch.device, rank: int, 
                        checkpoint_every=config.train.checkpoint_every, extra_state=setup.extra_state,
                        precision=config.train.precision, progress=progress, show_progress=not args.quiet)
     except NonFiniteLoss as err:
-        raise CommandError(f"{err}; stopped before the update ({out / 'checkpoint.pt'} holds the last saved step)") from None
-    except KeyboardInterrupt:
+        raise CommandError(f"{err}; stopped before the update ({out / 'checkpoint.pt'} holds the last saved step)", FAILED) from None
+    except OSError as err:  # a full disk, an I/O error while writing the run
+        raise CommandError(f"cannot write the run {out}: {err}; resume with --resume once it is fixed", FAILED) from None
+    except KeyboardInterrupt as err:
         command = shlex.join(["sciml", *[a for a in args.argv if a != "--overwrite"], *([] if args.resume else ["--resume"])])
         print(f"{args.prog}: interrupted; {out / 'checkpoint.pt'} holds the last saved step; resume with: {command}", file=sys.stderr)
-        return 130
+        return interrupted_status(err)
     if run is not None:
         setup.figures(out)
         print(f"trained {out}: {progress.epoch} epochs, {progress.step} steps, {progress.elapsed:.1f} s; "

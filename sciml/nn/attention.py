@@ -173,7 +173,8 @@ class AbstractSimpleAttention(nn.Module):
             t = rearrange(getattr(self, factor)(x), "b n (h d) -> b h n d", h=self.n_heads)  # (B, H, n, d)
             factors[factor] = self.norms[factor](t) if factor in self.norms else t
         if pos is not None:
-            if pos.shape[-2:] != (x.shape[1], self.pos_dim) or pos.dim() not in (2, 3):
+            batch_ok = pos.dim() == 2 or (pos.dim() == 3 and pos.shape[0] in (1, x.shape[0]))
+            if pos.shape[-2:] != (x.shape[1], self.pos_dim) or not batch_ok:
                 raise ValueError(f"{name}: expected pos of shape (n, {self.pos_dim}) or (B, n, {self.pos_dim}) "
                                  f"with n={x.shape[1]}, got {tuple(pos.shape)}")
             batch_pos = pos.expand(x.shape[0], *pos.shape[-2:])  # (B, n, d_x)

@@ -197,6 +197,11 @@ def test_bad_arguments_are_refused_by_name():
         layer(torch.zeros(1, 5, 8))
     with pytest.raises(ValueError, match=r"expected pos of shape \(n, 2\)"):
         layer(torch.zeros(1, 5, 8), torch.zeros(4, 2))
+    with pytest.raises(ValueError, match=r"or \(B, n, 2\) with n=5"):
+        layer(torch.zeros(2, 5, 8), torch.zeros(3, 5, 2))
+    per_sample = torch.rand(2, 5, 2)
+    x = torch.randn(2, 5, 8)
+    torch.testing.assert_close(layer(x, per_sample)[1:], layer(x[1:], per_sample[1]))
     with pytest.raises(ValueError, match=r"expected x of shape \(B, n, 8\)"):
         layer(torch.zeros(5, 8), torch.zeros(5, 2))
     with pytest.raises(ValueError, match="dropout"):

@@ -15,9 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from sciml.cli.build import build_model, load_split, problem_from
+from sciml.cli.build import build_model, load_split, problem_from, training_data
 from sciml.cli.config import ConfigError, RunConfig, build_from_signature
-from sciml.data import UnitGaussianNormalizer
 from sciml.domain import unit_samples
 from sciml.losses import relative_lp
 from sciml.metrics import evaluate_operator, predict
@@ -27,7 +26,7 @@ from sciml.pinn import predict as predict_points
 from sciml.plot import fields
 from sciml.problem import AbstractProblem
 from sciml.registry import MODELS, PROBLEMS
-from sciml.train import Batches, OperatorObjective
+from sciml.train import OperatorObjective
 
 __all__ = ["Setup", "operator_setup", "pinn_problem", "pinn_setup"]
 
@@ -52,14 +51,13 @@ class Setup:
 def operator_setup(config: RunConfig, device: torch.device, dtype: torch.dtype, rank: int, world: int) -> Setup:
     """An operator trained on the ``[data]`` splits with the ``[loss]`` terms."""
     data = config.data
-    train = load_split(data.train, data, data.n_train, "data.train", device)
+    train = training_data(data, config.train.batch_size, config.train.seed, device, dtype, rank, world)
     test = load_split(data.test, data, data.n_test, "data.test", device)
-    if test.inputs.shape[1] != train.inputs.shape[1] or test.targets.shape[1] != train.targets.shape[1]:
+    if (test.inputs.shape[1], test.targets.shape[1]) != train.channels:
         raise ConfigError(f"data.test: its channels {test.inputs.shape[1]} -> {test.targets.shape[1]} differ "
-                          f"from data.train's {train.inputs.shape[1]} -> {train.targets.shape[1]}")
-    norms = {"input_normalizer": UnitGaussianNormalizer.fit(train.inputs) if data.normalize_inputs else None,
-             "output_normalizer": UnitGaussianNormalizer.fit(train.targets) if data.normalize_outputs else None}
-    model = build_model(config.model, train.inputs.shape[1], train.targets.shape[1], config.train.seed).to(device, dtype)
+                          f"from data.train's {train.channels[0]} -> {train.channels[1]}")
+    norms = train.normalizers
+    model = build_model(config.model, *train.channels, config.train.seed).to(device, dtype)
     weights = config.loss.weights
     problem = train.problem if weights.get("pde", 0) > 0 else None
     if weights.get("pde", 0) > 0 and (problem is None or not problem.has_solution_residual):
@@ -67,9 +65,6 @@ def operator_setup(config: RunConfig, device: torch.device, dtype: torch.dtype, 
                           "(unknown problem, frames split off as inputs, or a single frame)")
     moved = {name: None if n is None else n.to(device) for name, n in norms.items()}
     objective = OperatorObjective(weights, config.loss.data, train.grid, problem, *moved.values())
-    inputs = train.inputs if norms["input_normalizer"] is None else norms["input_normalizer"].encode(train.inputs)
-    batches = Batches(inputs.to(device, dtype), train.targets.to(device, dtype), config.train.batch_size, config.train.seed,
-                      rank=rank, world_size=world)
 
     def evaluate() -> dict[str, float]:
         metrics = evaluate_operator(model, test.inputs.to(dtype), test.targets.to(dtype), test.grid,
@@ -83,7 +78,7 @@ def operator_setup(config: RunConfig, device: torch.device, dtype: torch.dtype, 
     extra = {name: n.state_dict() for name, n in norms.items() if n is not None}
     extra["train_grid"] = list(train.grid.shape)
     description = f"{train.description}; testing on {test.description}"
-    return Setup(model, objective, objective.terms, batches, evaluate, extra, description, figures)
+    return Setup(model, objective, objective.terms, train.batches, evaluate, extra, description, figures)
 
 
 def pinn_problem(config: RunConfig) -> AbstractProblem:
@@ -103,14 +98,10 @@ def pinn_problem(config: RunConfig) -> AbstractProblem:
 
 
 def _weighted(objective: PINNObjective, weights: dict[str, float]) -> Callable[[nn.Module, Any], dict[str, Residual]]:
-    """The objective with each term scaled by its weight (a residual by its square root), every term a :class:`Residual`."""
+    """The objective with each term's loss scaled by its weight (its residual by the square root)."""
 
     def terms(model: nn.Module, batch: Any) -> dict[str, Residual]:
-        out = {}
-        for name, value in objective(model, batch).items():
-            values = value.values if isinstance(value, Residual) else value.sqrt()
-            out[name] = Residual(math.sqrt(weights.get(name, 1.0)) * values)
-        return out
+        return {name: value.scaled(math.sqrt(weights.get(name, 1.0))) for name, value in objective(model, batch).items()}
 
     return terms
 

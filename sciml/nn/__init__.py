@@ -12,6 +12,7 @@ from sciml.nn.attention import (
     galerkin_attention,
 )
 from sciml.nn.conv import conv, interpolate
+from sciml.nn.expansion import FourierExpansion
 from sciml.nn.mlp import MLP, ChannelMLP, PointwiseLinear
 from sciml.nn.neuralop_compat import load_neuralop_spectral_conv, weight_from_neuralop
 from sciml.nn.padding import pad_domain, padding_widths, unpad_domain
@@ -37,6 +38,7 @@ __all__ = [
     "ChannelMLP",
     "FixedPath",
     "FourierAttention",
+    "FourierExpansion",
     "GalerkinAttention",
     "GridCoordinates",
     "HeadLayerNorm",

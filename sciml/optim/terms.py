@@ -46,6 +46,10 @@ class Residual:
         """The mean square of the residual, 0-dim."""
         return self.values.square().mean()
 
+    def scaled(self, factor: float) -> Residual:
+        """The residual times ``factor``: the term weighted by ``factor**2``."""
+        return Residual(factor * self.values)
+
 
 Closure = Callable[[], dict[str, "Tensor | Residual"]]
 

@@ -9,7 +9,9 @@ with :math:`\mathcal R` the problem's ``residual(u, a, d)`` evaluated by :class:
 at the interior points and :math:`r_c` the condition's ``residual`` (Raissi, Perdikaris & Karniadakis,
 JCP 378, 2019). The terms keep their names (``"pde"``, the condition names such as ``"bc"`` and
 ``"ic"``, ``"data"``), so that :mod:`sciml.optim` can treat them apart: MultiAdam's default groups put
-``"pde"`` against the rest.
+``"pde"`` against the rest. Each term is a :class:`~sciml.optim.Residual` carrying its pointwise residual
+vector, whose mean square is the term's loss: first-order optimizers read the loss, Gauss-Newton methods
+(:class:`~sciml.optim.NaturalGradient`) the vector.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Callable, Sequence
 from torch import Tensor, nn
 
 from sciml.diff import AutogradDiff
+from sciml.optim import Residual
 from sciml.pinn.collocation import select_conditions
 from sciml.problem import AbstractProblem
 
@@ -26,7 +29,7 @@ __all__ = ["PINNObjective"]
 
 
 class PINNObjective:
-    r"""``objective(model, points) -> {term: (1,)}``, each term the mean square of its residual.
+    r"""``objective(model, batch) -> {term: Residual}``, each term's loss the mean square of its residual.
 
     Parameters
     ----------
@@ -44,8 +47,8 @@ class PINNObjective:
         on the device of the model.
 
     The batch is ``{"pde": (N_r, D), name: (N_c, D)}``, as :class:`~sciml.pinn.Collocation` yields it.
-    Each term is returned as a ``(1,)`` tensor: one "sample" holding the mean, which
-    :func:`sciml.train.fit` sums and divides by the global batch size 1.
+    Each term is returned as a :class:`~sciml.optim.Residual` of values ``(N, C')``: the residual at
+    its points, unreduced, so that :func:`sciml.train.fit` hands it to the optimizer as it is.
     """
 
     def __init__(
@@ -77,15 +80,15 @@ class PINNObjective:
         u = model(coords)  # (P, C)
         return self.problem.residual(u, self.input_field(points.detach()), AutogradDiff(coords, time=self.time))
 
-    def __call__(self, model: nn.Module | Callable[[Tensor], Tensor], batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        """``{"pde": (1,), name: (1,) per condition, "data": (1,)}`` for the points of ``batch``."""
+    def __call__(self, model: nn.Module | Callable[[Tensor], Tensor], batch: dict[str, Tensor]) -> dict[str, Residual]:
+        """``{"pde": Residual, name: Residual per condition, "data": Residual}`` for the points of ``batch``."""
         missing = [name for name in ("pde", *self.conditions) if name not in batch]
         if missing:
             raise ValueError(f"PINNObjective: the batch has no points for {missing}; it has {sorted(batch)}")
-        terms = {"pde": self.residual(model, batch["pde"]).square().mean()}
+        terms = {"pde": Residual(self.residual(model, batch["pde"]))}
         for name, condition in self.conditions.items():
-            terms[name] = condition.residual(model, batch[name]).square().mean()
+            terms[name] = Residual(condition.residual(model, batch[name]))
         if self.data is not None:
             points, values = self.data
-            terms["data"] = (model(points) - values).square().mean()
-        return {name: value.reshape(1) for name, value in terms.items()}
+            terms["data"] = Residual(model(points) - values)
+        return terms

@@ -9,7 +9,7 @@ import torch
 
 from helpers import fitted_order
 from sciml.diff import AutogradDiff
-from sciml.nn.expansion import FourierExpansion
+from sciml.nn import FourierExpansion
 from sciml.optim import Residual, residual_jacobian
 from sciml.optim.preconditioned import PreconditionedGD, condition_number, operator_preconditioner
 

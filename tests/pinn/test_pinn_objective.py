@@ -18,13 +18,14 @@ def test_exact_solutions_have_round_off_residual_and_conditions(name):
     problem = CLASSIC[name]
     objective = PINNObjective(problem)
     batch = Collocation(problem, 1024, 128, dtype=torch.float64).points(0)
-    terms = objective(problem.exact_solution, batch)
-    assert objective.terms == tuple(terms) == ("pde", *problem.conditions())
-    assert all(value.shape == (1,) for value in terms.values())
+    residuals = objective(problem.exact_solution, batch)
+    assert objective.terms == tuple(residuals) == ("pde", *problem.conditions())
+    assert {name: r.values.shape for name, r in residuals.items()} == {name: (len(p), 1) for name, p in batch.items()}
+    terms = {name: r.loss() for name, r in residuals.items()}
     # Poisson's forcing is O(d pi^2) and Burgers' u u_x is O(100) at the front: mean squares at round-off
     assert terms["pde"] < 1e-24, terms
     assert all(terms[c] < 1e-28 for c in problem.conditions()), terms
-    perturbed = objective(lambda p: 1.01 * problem.exact_solution(p), batch)
+    perturbed = {name: r.loss() for name, r in objective(lambda p: 1.01 * problem.exact_solution(p), batch).items()}
     assert perturbed["pde"] > 1e-5 and perturbed["bc"] < 1e-28  # the check can fail; the Dirichlet data are zero
 
 
@@ -47,7 +48,7 @@ def test_rescaling_the_box_scales_the_residual_term_by_the_fourth_power():
         problem = Poisson.pinn_classic(length=length)
         model = PINN(problem.domain, generator=torch.Generator().manual_seed(0)).double()
         batch = {name: length * p for name, p in Collocation(Poisson.pinn_classic(), 256, 64, dtype=torch.float64).points(0).items()}
-        terms[length] = {name: value.item() for name, value in PINNObjective(problem)(model, batch).items()}
+        terms[length] = {name: value.loss().item() for name, value in PINNObjective(problem)(model, batch).items()}
     assert terms[8.0]["pde"] / terms[1.0]["pde"] == pytest.approx(8.0**-4, rel=1e-10)
     assert terms[8.0]["bc"] == pytest.approx(terms[1.0]["bc"], rel=1e-12)
 
@@ -58,9 +59,9 @@ def test_data_term(generator):
     objective = PINNObjective(problem, conditions=(), data=(points, problem.exact_solution(points)))
     assert objective.terms == ("pde", "data")
     batch = {"pde": points}
-    assert objective(problem.exact_solution, batch)["data"] < 1e-30
+    assert objective(problem.exact_solution, batch)["data"].loss() < 1e-30
     shifted = objective(lambda p: problem.exact_solution(p) + 0.1, batch)["data"]
-    assert shifted.item() == pytest.approx(0.01, rel=1e-12)
+    torch.testing.assert_close(shifted.values, torch.full((30, 1), 0.1, dtype=torch.float64), rtol=0, atol=1e-15)
 
 
 @pytest.mark.parametrize("optimizer", [Adam, LBFGS, MultiAdam, ConFIG, MConFIG], ids=lambda c: c.__name__)

@@ -219,8 +219,11 @@ def test_training_and_evaluating_on_a_neuraloperator_pt_file(tmp_path, capsys):
         """))
     code, _, stderr = run(capsys, "train", cfg, "--out", tmp_path / "run", "--quiet")
     assert code == 0, stderr
-    code, stdout, _ = run(capsys, "eval", tmp_path / "run", "--data", data, "--resolution", 8)
+    code, stdout, stderr = run(capsys, "eval", tmp_path / "run", "--data", data, "--resolution", 8)
     assert code == 0 and "rel_l2_at_8" in stdout and "residual" not in stdout  # no problem: no residual
+    # 8 points resolve |k| <= 3 of the model's 4 modes: said once, as one line
+    assert stderr.splitlines() == ["sciml eval: warning: FNO: a grid of (8, 8) points resolves fewer than modes=(4, 4); "
+                                   "keeping min(K, (n - 1) // 2) per axis"]
 
 
 PINN = """

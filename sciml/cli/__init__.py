@@ -12,9 +12,11 @@ only once the handlers are installed. A reader of stdout that goes away (``sciml
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
+import warnings
 
 import sciml
 from sciml.cli.common import BROKEN_PIPE, USAGE, CommandError, Parser, interrupted_status, terminate
@@ -55,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _show_warning(prog: str, message: Warning | str, *_: object, **__: object) -> None:
+    print(f"{prog}: warning: {message}", file=sys.stderr)
+
+
 def _run(argv: list[str]) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -63,7 +69,10 @@ def _run(argv: list[str]) -> int:
         return USAGE
     args.argv, args.prog = argv, f"sciml {args.command}"
     try:
-        status = args.run(args)
+        with warnings.catch_warnings():  # the library's warnings as one line each, whatever the caller's filters
+            warnings.simplefilter("default")
+            warnings.showwarning = functools.partial(_show_warning, args.prog)
+            status = args.run(args)
     except CommandError as err:
         print(f"{args.prog}: error: {err}", file=sys.stderr)
         return err.status

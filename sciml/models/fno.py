@@ -30,6 +30,9 @@ J. Kossaifi et al., "Multi-Grid Tensorized Fourier Neural Operator for High-Reso
 from __future__ import annotations
 
 import dataclasses
+import numbers
+import warnings
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -97,7 +100,9 @@ class AbstractFNO(nn.Module):
         Channels of the input and output functions.
     modes
         Kept Fourier modes per axis, one entry per space dimension (1-D, 2-D, 3-D from its length):
-        ``|k| <= modes[i]`` on every axis but the last, ``0 <= k <= modes[-1]`` on the last.
+        ``|k| <= modes[i]`` on every axis but the last, ``0 <= k <= modes[-1]`` on the last. On a grid
+        too coarse to resolve them (``n_i < 2 modes[i] + 1``) the blocks keep ``(n_i - 1) // 2``
+        instead, with the same weights: the model stays defined, and warns once that it clipped.
     width
         Channels of the hidden representation.
     n_layers
@@ -125,9 +130,17 @@ class AbstractFNO(nn.Module):
         generator: torch.Generator | None = None,
     ):
         super().__init__()
+        name = type(self).__name__
+        if not isinstance(modes, Sequence) or not all(_is_int(m) for m in modes):
+            raise TypeError(f"{name}: modes must be a sequence of ints, one per space axis (e.g. modes=(12, 12) "
+                            f"for a 2-D grid), got {modes!r}")
         modes = tuple(int(m) for m in modes)
         if not 1 <= len(modes) <= 3 or min(modes) < 1:
-            raise ValueError(f"{type(self).__name__}: modes must hold 1 to 3 positive ints, got {modes}")
+            raise ValueError(f"{name}: modes must hold 1 to 3 positive ints, got {modes}")
+        sizes = {"in_channels": in_channels, "out_channels": out_channels, "width": width, "n_layers": n_layers}
+        for key, value in sizes.items():
+            if not _is_int(value):
+                raise TypeError(f"{name}: {key} must be an int, got {value!r}")
         if min(in_channels, out_channels, width, n_layers) < 1:
             raise ValueError(
                 f"{type(self).__name__}: in_channels, out_channels, width and n_layers must be >= 1, got "
@@ -165,12 +178,24 @@ class AbstractFNO(nn.Module):
         return self._operate(v, space, reference=True)
 
     def _check(self, a: Tensor) -> None:
-        dim = len(self.modes)
+        name, dim = type(self).__name__, len(self.modes)
         if a.dim() != dim + 2 or a.shape[1] != self.in_channels:
             raise ValueError(
-                f"{type(self).__name__}: expected a of shape (B, {self.in_channels}, *S) with {dim} space axes, "
-                f"got {tuple(a.shape)}"
+                f"{name}: expected a of shape (B, {self.in_channels}, *S) with {dim} space axes, got {tuple(a.shape)}"
             )
+        if a.numel() == 0:
+            raise ValueError(f"{name}: a is empty (shape {tuple(a.shape)}); give at least one sample and grid point")
+        weight = self.lifting.fc1.weight
+        if a.device != weight.device:
+            raise ValueError(f"{name}: a is on {a.device} but the model is on {weight.device}; move one of them "
+                             f"(a.to({str(weight.device)!r}) or model.to({str(a.device)!r}))")
+        if a.dtype != weight.dtype and not torch.is_autocast_enabled(a.device.type):
+            raise TypeError(f"{name}: a is {a.dtype} but the model's weights are {weight.dtype}; convert one of them "
+                            f"(a.to({weight.dtype}) or model.to({a.dtype}))")
+        space = a.shape[2:]
+        if any(2 * k + 1 > n for k, n in zip(self.modes, space)):
+            warnings.warn(f"{name}: a grid of {tuple(space)} points resolves fewer than modes={self.modes}; "
+                          f"keeping min(K, (n - 1) // 2) per axis", stacklevel=3)
 
     def _operate(self, v: Tensor, space: tuple[int, ...], reference: bool) -> Tensor:
         """Pad, the blocks (fused or ``reference``), unpad, project: ``(B, C, *S) -> (B, C_out, *S)``."""
@@ -224,6 +249,10 @@ class AbstractFNO(nn.Module):
             config["n_layers"],
             FNOOptions(**config["options"]),
         )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 class FNO(AbstractFNO):

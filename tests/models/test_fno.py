@@ -2,11 +2,13 @@ import dataclasses
 import io
 import json
 import math
+import warnings
 
 import pytest
 import torch
 
 from sciml.models import MODELS, FNO, FNOOptions, FourierBlock
+from sciml.nn.modes import mode_slices
 
 PLAIN = FNOOptions(positional_embedding=False)
 
@@ -167,3 +169,36 @@ def test_bad_options_are_refused_naming_the_option(options, match):
 def test_a_ratio_leaving_no_hidden_channel_is_refused():
     with pytest.raises(ValueError, match="lifting_ratio"):
         FNO(1, 1, (4,), 4, options=FNOOptions(lifting_ratio=0.1))
+
+
+def test_api_errors_name_the_argument_and_the_fix():
+    with pytest.raises(TypeError, match=r"modes must be a sequence of ints.*modes=\(12, 12\).*got 12"):
+        FNO(1, 1, 12, 8)
+    with pytest.raises(TypeError, match="modes must be a sequence of ints"):
+        FNO(1, 1, (4, 4.5), 8)
+    with pytest.raises(TypeError, match="width must be an int, got 1.5"):
+        FNO(1, 1, (4, 4), 1.5)
+    model = FNO(1, 1, (4, 4), 8)
+    with pytest.raises(TypeError, match=r"a is torch.float64 but the model's weights are torch.float32.*model.to"):
+        model(torch.zeros(2, 1, 16, 16, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"a is empty \(shape \(0, 1, 16, 16\)\)"):
+        model(torch.zeros(0, 1, 16, 16))
+    with pytest.raises(ValueError, match="a is on meta but the model is on cpu"):
+        model(torch.zeros(2, 1, 16, 16, device="meta"))
+
+
+def test_modes_beyond_the_grid_are_clipped_with_a_warning_to_the_model_with_fewer_modes(generator):
+    """On a 7-point axis only |k| <= 3 exist: a modes=(5, 5) model computes what a modes=(3, 3) model
+    holding the same weights on those modes computes, and says so."""
+    model = FNO(1, 1, (5, 5), 8, generator=generator).double()
+    small = FNO(1, 1, (3, 3), 8).double()
+    cut = mode_slices((5, 5), (3, 3))
+    small.load_state_dict({key: value[cut] if key.endswith("spectral.weight.weight") else value
+                           for key, value in model.state_dict().items()})
+    a = torch.randn(2, 1, 7, 7, generator=generator, dtype=torch.float64)
+    with pytest.warns(UserWarning, match=r"resolves fewer than modes=\(5, 5\)"):
+        clipped = model(a)
+    assert torch.allclose(clipped, small(a), atol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model(torch.randn(2, 1, 11, 11, generator=generator, dtype=torch.float64))  # resolves all: silent

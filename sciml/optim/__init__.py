@@ -30,7 +30,7 @@ from sciml.optim.m_config import MConFIG, pseudo_momentum
 from sciml.optim.multiadam import MultiAdam, default_groups, multi_adam
 from sciml.optim.natural_gradient import NaturalGradient, gauss_newton_direction, residual_jacobian
 from sciml.optim.preconditioned import PreconditionedGD, condition_number, operator_preconditioner
-from sciml.optim.terms import Closure, Residual
+from sciml.optim.terms import Closure, Pointwise, Residual
 
 __all__ = [
     "LBFGS",
@@ -44,6 +44,7 @@ __all__ = [
     "MConFIG",
     "MultiAdam",
     "NaturalGradient",
+    "Pointwise",
     "PreconditionedGD",
     "Residual",
     "condition_number",

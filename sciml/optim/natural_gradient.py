@@ -12,10 +12,13 @@ takes the best :math:`\eta` of a logarithmic grid (a line search on the loss). O
 :math:`\theta` with :math:`\lambda = 0`, :math:`\eta = 1` lands on the least-squares minimizer in one step.
 
 The system is solved matrix-free by conjugate gradients, each iteration one Jacobian-vector and one
-vector-Jacobian product; or densely, by building :math:`J`, for small networks. Both products come
-from PyTorch's autograd (the vector-Jacobian product directly, the Jacobian-vector product by the
-double-backward trick: :math:`Jv = \partial_u (u^\top J v)`), because a PINN's residual holds
-derivatives taken with ``torch.autograd.grad``, which ``torch.func``'s transforms cannot trace.
+vector-Jacobian product; or densely, by building :math:`J`, for small networks. The products come
+from PyTorch's autograd on the residual's graph (the vector-Jacobian product directly, the
+Jacobian-vector product by the double-backward trick: :math:`Jv = \partial_u (u^\top J v)`), because a
+PINN's residual holds derivatives taken with ``torch.autograd.grad``, which ``torch.func``'s transforms
+cannot trace. A term that also carries its :class:`~sciml.optim.Pointwise` form (a PINN's, from
+:class:`~sciml.pinn.PINNObjective`) has its dense Jacobian built by ``vmap(jacrev)`` over its points:
+the same matrix (tested), 15 to 30 times faster on the ENGD paper's 2-D Poisson PINN.
 
 References
 ----------
@@ -33,9 +36,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from sciml.optim.terms import Closure, Residual, check_names, check_weights, flat_params
+from sciml.optim.terms import Closure, Pointwise, Residual, check_names, check_weights, flat_params
 
-__all__ = ["NaturalGradient", "gauss_newton_direction", "residual_jacobian"]
+__all__ = ["NaturalGradient", "gauss_newton_direction", "pointwise_jacobian", "residual_jacobian"]
 
 SOLVERS = ("cg", "dense")
 
@@ -154,13 +157,36 @@ def gauss_newton_direction(residual: Tensor, params: Sequence[Tensor], *, dampin
     if solver == "cg":
         rhs = products.jt(r.detach())
         return _conjugate_gradient(lambda v: products.jt(products.j(v)) + damping * v, rhs, tol, n if maxiter is None else maxiter)
-    # the normal equations as the least-squares problem min |J d - r|^2 + damping |d|^2, solved on J itself
-    # (not on J^T J, whose condition number is squared); the minimum-norm solution where J has a null space
-    eye = torch.eye(n, dtype=r.dtype, device=r.device)
-    system = torch.cat([products.jacobian(), math.sqrt(damping) * eye])  # (M + N, N)
-    target = torch.cat([r.detach(), torch.zeros(n, dtype=r.dtype, device=r.device)])  # (M + N,)
+    return _least_squares(products.jacobian(), r.detach(), damping, rcond)
+
+
+def _least_squares(jacobian: Tensor, r: Tensor, damping: float, rcond: float | None) -> Tensor:
+    """``argmin |J d - r|^2 + damping |d|^2`` for ``J`` ``(M, N)``, ``r`` ``(M,)``: the normal equations solved on
+    ``J`` itself (not on ``J^T J``, whose condition number is squared); the minimum-norm solution where ``J``
+    has a null space."""
+    n = jacobian.shape[1]
+    system = torch.cat([jacobian, math.sqrt(damping) * torch.eye(n, dtype=r.dtype, device=r.device)])  # (M + N, N)
+    target = torch.cat([r, torch.zeros(n, dtype=r.dtype, device=r.device)])  # (M + N,)
     solution = torch.linalg.lstsq(system.cpu(), target.cpu()[:, None], rcond=rcond, driver="gelsd").solution
     return solution[:, 0].to(r.device)
+
+
+def pointwise_jacobian(pointwise: Pointwise, params: Sequence[Tensor]) -> Tensor:
+    r"""The Jacobian ``(P C, N)`` of a :class:`~sciml.optim.Pointwise` residual ``(P, C)`` in ``params``, by ``vmap(jacrev)``
+    over the points: row ``p C + c`` is :math:`\partial r_c(x_p) / \partial\theta`, the order of ``values.reshape(-1)``."""
+    names = {id(t): name for name, t in pointwise.params.items()}  # the optimizer's parameters, found by identity
+    missing = [i for i, p in enumerate(params) if id(p) not in names]
+    if missing:
+        raise ValueError(f"NaturalGradient: parameter {missing[0]} of the optimizer is not among the parameters of a "
+                         f"term's pointwise form ({', '.join(pointwise.params)})")
+    order = [names[id(p)] for p in params]
+    fixed = {name: t.detach() for name, t in pointwise.params.items() if name not in set(order)}
+    free = {name: p.detach() for name, p in zip(order, params)}
+    rows = torch.func.vmap(torch.func.jacrev(lambda free, point: pointwise.function({**fixed, **free}, point)),
+                           in_dims=(None, 0))(free, pointwise.points)  # {name: (P, C, *shape)}
+    points = pointwise.points.shape[0]
+    jacobian = torch.cat([rows[name].reshape(points, -1, p.numel()) for name, p in zip(order, params)], dim=2)  # (P, C, N)
+    return jacobian.reshape(-1, jacobian.shape[2])  # (P C, N)
 
 
 class NaturalGradient(torch.optim.Optimizer):
@@ -247,22 +273,33 @@ class NaturalGradient(torch.optim.Optimizer):
         group = self.param_groups[0]
         with torch.enable_grad():
             residuals = self._residuals(closure)
-            stacked = torch.cat([math.sqrt(self.weights[name] / residuals[name].values.numel()) * residuals[name].values.reshape(-1)
-                                 for name in self.terms])  # (M,): the loss is |stacked|^2
-            direction = gauss_newton_direction(stacked, params, damping=group["damping"], solver=self.solver,
-                                               tol=self.cg_tol, maxiter=self.cg_maxiter, rcond=self.rcond)
+            scales = {name: math.sqrt(self.weights[name] / residuals[name].values.numel()) for name in self.terms}
+            stacked = torch.cat([scales[name] * residuals[name].values.reshape(-1) for name in self.terms])  # (M,): loss |stacked|^2
+            if self.solver == "dense":
+                jacobian = torch.cat([scales[name] * (residual_jacobian(r.values, params) if r.pointwise is None
+                                                      else pointwise_jacobian(r.pointwise, params))
+                                      for name, r in ((name, residuals[name]) for name in self.terms)])  # (M, N)
+                direction = _least_squares(jacobian, stacked.detach(), group["damping"], self.rcond)
+            else:
+                direction = gauss_newton_direction(stacked, params, damping=group["damping"], solver="cg",
+                                                   tol=self.cg_tol, maxiter=self.cg_maxiter)
         before = {name: residuals[name].loss().detach() for name in self.terms}
         start = [p.detach().clone() for p in params]
-        best, best_loss = 0.0, sum(self.weights[name] * before[name] for name in self.terms)
-        for j in range(self.line_search):
-            eta = group["lr"] * 2.0**-j
-            self._move(params, start, direction, eta)
-            with torch.enable_grad():  # the residual differentiates the model in its inputs
-                loss = self._loss(self._residuals(closure)).detach()
-            if torch.isfinite(loss) and loss < best_loss:
-                best, best_loss = eta, loss
+        # the trial losses from the closure: a batched forward-mode evaluation of the 31 trials over a pointwise
+        # form was measured 2.5x slower on the 2-D Poisson PINN (nested jvps for the Laplacian at 31 x 900 points)
+        etas = group["lr"] * 2.0 ** -torch.arange(self.line_search, dtype=torch.float64)
+        trials = torch.stack([self._trial_loss(closure, params, start, direction, eta.item()) for eta in etas])
+        trials = torch.where(torch.isfinite(trials), trials, torch.inf)
+        best_loss = sum(self.weights[name] * before[name] for name in self.terms)
+        best = etas[trials.argmin()].item() if trials.min() < best_loss else 0.0  # no step, if none lowers the loss
         self._move(params, start, direction, best)
         return before
+
+    def _trial_loss(self, closure: Closure, params: list[Tensor], start: list[Tensor], direction: Tensor, eta: float) -> Tensor:
+        """The loss at ``start - eta * direction``, from the closure (the parameters are left there)."""
+        self._move(params, start, direction, eta)
+        with torch.enable_grad():  # the residual differentiates the model in its inputs
+            return self._loss(self._residuals(closure)).detach()
 
     @staticmethod
     @torch.no_grad()

@@ -21,6 +21,7 @@ from torch import Tensor
 
 __all__ = [
     "Closure",
+    "Pointwise",
     "Residual",
     "check_names",
     "check_weights",
@@ -33,14 +34,37 @@ __all__ = [
 ]
 
 @dataclasses.dataclass(frozen=True)
+class Pointwise:
+    r"""A residual as a pure function of the parameters, one point at a time, for ``torch.func`` transforms.
+
+    ``function(params, point) -> r(point)``: ``params`` a dict of named parameter tensors (as
+    ``torch.func.functional_call`` takes them), ``point`` ``(D,)``, the residual there ``(C,)``. ``points``
+    ``(P, D)`` are where the term is evaluated and ``params`` the named parameters it was evaluated with
+    (the tensors themselves, so an optimizer finds its own among them). With it the Jacobian of the
+    residual is ``vmap(jacrev(function))`` over the points.
+    """
+
+    function: Callable[[dict[str, Tensor], Tensor], Tensor]
+    points: Tensor
+    params: dict[str, Tensor]
+
+    def scaled(self, factor: float) -> Pointwise:
+        function = self.function
+        return Pointwise(lambda params, point: factor * function(params, point), self.points, self.params)
+
+
+@dataclasses.dataclass(frozen=True)
 class Residual:
     r"""A loss term that carries its pointwise residual :math:`r`: the term is :math:`\frac{1}{P}\sum_p |r_p|^2`.
 
     ``values`` ``(P, ...)``, with its autograd graph. Gauss-Newton methods need :math:`r` itself (its
-    Jacobian), not only the mean square that first-order methods differentiate.
+    Jacobian), not only the mean square that first-order methods differentiate. ``pointwise``, where
+    given, computes the same values one point at a time (``values[p] == pointwise.function(params,
+    points[p])``), which lets :class:`~sciml.optim.NaturalGradient` build the Jacobian with ``torch.func``.
     """
 
     values: Tensor
+    pointwise: Pointwise | None = None
 
     def loss(self) -> Tensor:
         """The mean square of the residual, 0-dim."""
@@ -48,7 +72,7 @@ class Residual:
 
     def scaled(self, factor: float) -> Residual:
         """The residual times ``factor``: the term weighted by ``factor**2``."""
-        return Residual(factor * self.values)
+        return Residual(factor * self.values, None if self.pointwise is None else self.pointwise.scaled(factor))
 
 
 Closure = Callable[[], dict[str, "Tensor | Residual"]]

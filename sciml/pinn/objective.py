@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from sciml.diff import AutogradDiff
 from sciml.optim import Residual
 from sciml.pinn.collocation import select_conditions
+from sciml.pinn.pointwise import condition_pointwise, data_pointwise, pde_pointwise
 from sciml.problem import AbstractProblem
 
 __all__ = ["PINNObjective"]
@@ -48,7 +49,9 @@ class PINNObjective:
 
     The batch is ``{"pde": (N_r, D), name: (N_c, D)}``, as :class:`~sciml.pinn.Collocation` yields it.
     Each term is returned as a :class:`~sciml.optim.Residual` of values ``(N, C')``: the residual at
-    its points, unreduced, so that :func:`sciml.train.fit` hands it to the optimizer as it is.
+    its points, unreduced, so that :func:`sciml.train.fit` hands it to the optimizer as it is. For an
+    ``nn.Module`` (not wrapped for DDP) each term also carries its :class:`~sciml.optim.Pointwise` form
+    (:mod:`sciml.pinn.pointwise`), except the conditions that differentiate ``u`` (Neumann, periodic).
     """
 
     def __init__(
@@ -85,10 +88,15 @@ class PINNObjective:
         missing = [name for name in ("pde", *self.conditions) if name not in batch]
         if missing:
             raise ValueError(f"PINNObjective: the batch has no points for {missing}; it has {sorted(batch)}")
-        terms = {"pde": Residual(self.residual(model, batch["pde"]))}
+        functional = isinstance(model, nn.Module) and not isinstance(model, nn.parallel.DistributedDataParallel)
+        points = batch["pde"]
+        terms = {"pde": Residual(self.residual(model, points),
+                                 pde_pointwise(self.problem, model, self.input_field, points) if functional else None)}
         for name, condition in self.conditions.items():
-            terms[name] = Residual(condition.residual(model, batch[name]))
+            points = batch[name]
+            terms[name] = Residual(condition.residual(model, points),
+                                   condition_pointwise(condition, model, points) if functional else None)
         if self.data is not None:
             points, values = self.data
-            terms["data"] = Residual(model(points) - values)
+            terms["data"] = Residual(model(points) - values, data_pointwise(model, points, values) if functional else None)
         return terms

@@ -4,8 +4,10 @@ import pytest
 import torch
 from sciml.problems import Burgers, Poisson
 
-from sciml.optim import LBFGS, Adam, ConFIG, MConFIG, MultiAdam, default_groups
+from sciml.optim import LBFGS, Adam, ConFIG, MConFIG, MultiAdam, default_groups, residual_jacobian
+from sciml.optim.natural_gradient import pointwise_jacobian
 from sciml.pinn import PINN, Collocation, PINNObjective
+from sciml.pinn.pointwise import PointDiff
 from sciml.train import fit
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -86,3 +88,30 @@ def test_bad_arguments_raise(generator):
         PINNObjective(problem, data=(torch.zeros(4, 3), torch.zeros(4, 1)))
     with pytest.raises(ValueError, match=r"no points for \['ic'\]"):
         PINNObjective(problem)(problem.exact_solution, {"pde": torch.rand(4, 2, generator=generator), "bc": torch.rand(4, 2)})
+
+
+@pytest.mark.parametrize("name", ["poisson2d", "burgers"])
+def test_the_pointwise_jacobian_equals_the_autograd_jacobian_of_every_term(name, generator):
+    """vmap(jacrev) of the residual one point at a time (forward-mode derivatives in the inputs) against autograd products."""
+    problem = CLASSIC[name]
+    data = torch.rand(7, problem.domain.columns, generator=generator, dtype=torch.float64)
+    objective = PINNObjective(problem, data=(data, problem.exact_solution(data)[:, :1]))
+    model = PINN(problem.domain, hidden_features=8, n_layers=3, generator=torch.Generator().manual_seed(0)).double()
+    params = list(model.parameters())
+    residuals = objective(model, Collocation(problem, 40, 9, dtype=torch.float64).points(0))
+    for term, residual in residuals.items():
+        assert residual.pointwise is not None, term
+        fast, reference = pointwise_jacobian(residual.pointwise, params), residual_jacobian(residual.values, params)
+        assert fast.shape == (residual.values.numel(), sum(p.numel() for p in params))
+        torch.testing.assert_close(fast, reference, rtol=0, atol=1e-12 * reference.abs().max().item())
+    scaled = residuals["pde"].scaled(3.0)  # a weight scales the pointwise form with the values
+    torch.testing.assert_close(pointwise_jacobian(scaled.pointwise, params), 3 * residual_jacobian(residuals["pde"].values, params))
+
+
+def test_point_diff_differentiates_only_the_network_output():
+    problem = Poisson.pinn_classic()
+    objective = PINNObjective(problem)
+    with pytest.raises(ValueError, match="only the network's output u itself"):
+        d = PointDiff(lambda x: x.sin().sum()[None], torch.zeros(2, dtype=torch.float64))
+        d.dx(2 * d.u)
+    assert objective(problem.exact_solution, {"pde": torch.rand(4, 2), "bc": torch.zeros(4, 2)})["pde"].pointwise is None

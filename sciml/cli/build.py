@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -25,16 +26,19 @@ from sciml.cli.config import (
     TrainConfig,
     build_from_signature,
 )
-from sciml.data import DatasetError, DatasetWriter, H5Dataset, read_info
+from sciml.data import DatasetError, DatasetInfo, DatasetWriter, H5Dataset, H5Stream, UnitGaussianNormalizer
 from sciml.data.format import FORMAT, stored_attributes
+from sciml.data.generate import available_memory
 from sciml.data.readers import ReaderError, read_pairs
 from sciml.models.autoregressive import Autoregressive
 from sciml.problem import AbstractEvolutionProblem, AbstractProblem
 from sciml.registry import MODELS, OPTIMIZERS, PROBLEMS
 from sciml.spectral import Grid
+from sciml.train import AbstractBatches, Batches, StreamedBatches
 from sciml.train.distributed import rank_and_world
 
-__all__ = ["Split", "build_model", "build_optimizer", "build_scheduler", "load_split", "problem_from"]
+__all__ = ["Split", "TrainingData", "build_model", "build_optimizer", "build_scheduler", "load_split", "problem_from",
+           "training_data"]
 
 
 @dataclasses.dataclass
@@ -95,22 +99,40 @@ def _is_sciml_dataset(path: Path) -> bool:
         raise ConfigError(f"{path}: not a readable HDF5 file ({err})") from None
 
 
+def _path(source: Source, config: DataConfig, where: str, device: torch.device) -> Path:
+    """The file of a split: its path, or the cached generated file (generated first when missing)."""
+    path = Path(source.path) if source.path is not None else _generated(source, config, where, device)
+    if not path.is_file():
+        raise ConfigError(f"{where}: {path}: no such file")
+    return path
+
+
+def _frames(config: DataConfig, problem: AbstractProblem | None, channels: int, path: Path) -> None:
+    """Check that ``data.input_frames`` splits the ``channels`` solution channels of ``path`` into input and target frames."""
+    one_channel = problem is None or (isinstance(problem, AbstractEvolutionProblem) and problem.solution_channels == 1)
+    if not one_channel or not 0 < config.input_frames < channels:
+        raise ConfigError(f"data.input_frames: {path} holds {channels} target channels; input_frames must split "
+                          f"them (1 .. {channels - 1}) as frames of a one-channel evolution problem")
+
+
+def _problem(info: DatasetInfo) -> AbstractProblem | None:
+    """The registered problem a sciml dataset was generated from; ``None`` for a problem not registered here."""
+    return PROBLEMS[info.problem].from_params(info.params) if info.problem in PROBLEMS else None
+
+
 def load_split(source: Source, config: DataConfig, n: int | None, where: str, device: torch.device | str = "cpu") -> Split:
     """Read (or generate on ``device``, then read) one split at ``config.resolution``, in float32, frames split as configured.
 
     A sciml dataset carries its problem (for residuals); the formats users already have (FNO ``.mat``,
     PDEBench, neuraloperator ``.pt``, :func:`sciml.data.read_pairs`) do not.
     """
-    path = Path(source.path) if source.path is not None else _generated(source, config, where, torch.device(device))
-    if not path.is_file():
-        raise ConfigError(f"{where}: {path}: no such file")
+    path = _path(source, config, where, torch.device(device))
     try:
         if _is_sciml_dataset(path):
-            info = read_info(path)
             dataset = H5Dataset(path, resolution=config.resolution, n=n, dtype=torch.float32)
-            problem = PROBLEMS[info.problem].from_params(info.params) if info.problem in PROBLEMS else None
+            problem = _problem(dataset.info)
             inputs, targets, grid = dataset.inputs, dataset.solutions, dataset.input_grid
-            description = f"{path} ({len(dataset)} samples of {info.problem} on {grid.describe()})"
+            description = f"{path} ({len(dataset)} samples of {dataset.info.problem} on {grid.describe()})"
         else:
             pairs = read_pairs(path, resolution=config.resolution, n=n)
             inputs, targets, grid, problem = pairs.inputs, pairs.solutions, pairs.input_grid, None
@@ -118,13 +140,106 @@ def load_split(source: Source, config: DataConfig, n: int | None, where: str, de
     except (DatasetError, ReaderError, ValueError, OSError) as err:
         raise ConfigError(f"{where}: {err}") from None
     if config.input_frames is not None:
-        one_channel = problem is None or (isinstance(problem, AbstractEvolutionProblem) and problem.solution_channels == 1)
-        if not one_channel or not 0 < config.input_frames < targets.shape[1]:
-            raise ConfigError(f"data.input_frames: {path} holds {targets.shape[1]} target channels; input_frames must split "
-                              f"them (1 .. {targets.shape[1] - 1}) as frames of a one-channel evolution problem")
+        _frames(config, problem, targets.shape[1], path)
         inputs, targets = targets[:, : config.input_frames], targets[:, config.input_frames :]  # (n, k, *S), (n, T - k, *S)
         problem = None  # the residual's layout starts at w0, which these inputs are not
     return Split(inputs, targets, grid, problem, description)
+
+
+@dataclasses.dataclass
+class TrainingData:
+    """The training split as the loop sees it: ``batches`` of normalized inputs and physical targets, the
+    ``normalizers`` fitted on it (``input_normalizer``, ``output_normalizer``: ``None`` where off), the
+    ``channels`` in and out, the ``grid``, the ``problem`` where known and a one-line ``description``."""
+
+    batches: AbstractBatches
+    normalizers: dict[str, UnitGaussianNormalizer | None]
+    channels: tuple[int, int]
+    grid: Grid
+    problem: AbstractProblem | None
+    description: str
+
+
+def training_data(config: DataConfig, batch_size: int, seed: int, device: torch.device, dtype: torch.dtype,
+                  rank: int = 0, world: int = 1) -> TrainingData:
+    """The ``[data]`` training split in memory or streamed from its HDF5 file (``data.in_memory``), normalizers fitted.
+
+    Both give the same batches, bit for bit: the samples read and converted as :func:`load_split` does,
+    the normalizers fitted on the same values (by blocks when streamed: equal up to float64 round-off).
+    """
+    path = _path(config.train, config, "data.train", device)
+    stream = _stream(path, config, device, dtype)
+    if stream is None:
+        split = load_split(Source(path=str(path)), config, config.n_train, "data.train")
+        norms = {"input_normalizer": UnitGaussianNormalizer.fit(split.inputs) if config.normalize_inputs else None,
+                 "output_normalizer": UnitGaussianNormalizer.fit(split.targets) if config.normalize_outputs else None}
+        inputs = split.inputs if norms["input_normalizer"] is None else norms["input_normalizer"].encode(split.inputs)
+        batches = Batches(inputs.to(device, dtype), split.targets.to(device, dtype), batch_size, seed, rank=rank, world_size=world)
+        return TrainingData(batches, norms, (split.inputs.shape[1], split.targets.shape[1]), split.grid, split.problem,
+                            split.description)
+    try:
+        problem = _problem(stream.info)
+    except ValueError as err:
+        raise ConfigError(f"data.train: {err}") from None
+    k, channels = config.input_frames, (stream.input_shape[0], stream.solution_shape[0])
+    if k is not None:
+        _frames(config, problem, channels[1], path)
+        problem, channels = None, (k, channels[1] - k)
+    norms = _streamed_normalizers(stream, config)
+    encode = norms["input_normalizer"]
+
+    def read(index: Tensor) -> tuple[Tensor, Tensor]:
+        a, u = stream.read(index)  # (b, C_in, *S), (b, C_out, *S)
+        if k is not None:
+            a, u = u[:, :k], u[:, k:]  # (b, k, *S), (b, T - k, *S)
+        a = a if encode is None else encode.encode(a)
+        return a.contiguous().to(device, dtype), u.contiguous().to(device, dtype)
+
+    batches = StreamedBatches(read, len(stream), batch_size, seed, rank=rank, world_size=world)
+    description = (f"{path} ({len(stream)} samples of {stream.info.problem} on {stream.input_grid.describe()}, "
+                   "streamed)")
+    return TrainingData(batches, norms, channels, stream.input_grid, problem, description)
+
+
+def _stream(path: Path, config: DataConfig, device: torch.device, dtype: torch.dtype) -> H5Stream | None:
+    """The training split's stream if it is streamed: ``data.in_memory = false``, or ``"auto"`` and a sciml dataset
+    that would take more than half the free memory (of the host, and of the training device); else ``None``."""
+    if config.in_memory is True:
+        return None
+    if not _is_sciml_dataset(path):
+        if config.in_memory is False:
+            raise ConfigError(f"data.in_memory: false streams sciml datasets only; {path} is read whole (set it true or "
+                              '"auto")')
+        return None
+    try:
+        stream = H5Stream(path, config.resolution, n=config.n_train, dtype=torch.float32)
+    except (DatasetError, ValueError) as err:
+        raise ConfigError(f"data.train: {err}") from None
+    if config.in_memory is False:
+        return stream
+    values = len(stream) * (math.prod(stream.input_shape) + math.prod(stream.solution_shape))
+    needed = values * (4 + dtype.itemsize)  # float32 as read, and the copy normalized or converted for training
+    free = [m for m in (available_memory(torch.device("cpu")), available_memory(device)) if m is not None]
+    return stream if free and needed > min(free) / 2 else None
+
+
+def _streamed_normalizers(stream: H5Stream, config: DataConfig) -> dict[str, UnitGaussianNormalizer | None]:
+    """The normalizers of :func:`training_data`, each array of the file read once, block by block.
+
+    With ``input_frames = k`` both come from the solutions: the statistics are per channel, so the
+    first ``k`` channels' are the inputs' and the rest the targets'.
+    """
+    k, fit = config.input_frames, lambda key: UnitGaussianNormalizer.fit_blocks(stream.blocks(key))
+    if k is None:
+        return {"input_normalizer": fit("inputs") if config.normalize_inputs else None,
+                "output_normalizer": fit("solutions") if config.normalize_outputs else None}
+    frames = fit("solutions") if config.normalize_inputs or config.normalize_outputs else None
+
+    def channels(part: slice) -> UnitGaussianNormalizer:
+        return UnitGaussianNormalizer(frames.mean[part], frames.std[part], float(frames.eps))
+
+    return {"input_normalizer": channels(slice(None, k)) if config.normalize_inputs else None,
+            "output_normalizer": channels(slice(k, None)) if config.normalize_outputs else None}
 
 
 def build_model(table: dict, in_channels: int, out_channels: int, seed: int) -> nn.Module:

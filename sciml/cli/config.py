@@ -80,6 +80,9 @@ class DataConfig:
         target (the FNO Navier-Stokes setting); ``None``: input ``a``, target all frames.
     normalize_inputs, normalize_outputs
         Fit a per-channel unit-Gaussian normalizer on the training split (saved with the run).
+    in_memory
+        Hold the training split in memory (``true``), or stream each batch from its HDF5 file
+        (``false``; sciml datasets only); ``"auto"``: in memory when it takes at most half the free memory.
     cache
         Where generated splits are stored; ``None``: ``$SCIML_CACHE`` or ``~/.cache/sciml``.
     """
@@ -92,7 +95,12 @@ class DataConfig:
     input_frames: int | None = None
     normalize_inputs: bool = True
     normalize_outputs: bool = True
+    in_memory: bool | str = "auto"
     cache: str | None = None
+
+    def __post_init__(self):
+        if isinstance(self.in_memory, str) and self.in_memory != "auto":
+            raise ConfigError(f"in_memory: must be true, false or \"auto\", got {self.in_memory!r}")
 
 
 @dataclasses.dataclass(frozen=True)

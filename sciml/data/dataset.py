@@ -33,36 +33,44 @@ def subsample_factors(*grids: Grid) -> list[int]:
 
 
 def read_blocks(f: h5py.File, key: str, count: int, path: Path) -> Iterator[np.ndarray]:
-    """The first ``count`` samples of ``f[key]`` in blocks of about :data:`READ_BLOCK_BYTES`, each sample checked.
+    """The first ``count`` samples of ``f[key]`` in blocks of about :data:`READ_BLOCK_BYTES`, each sample checked
+    (:func:`read_samples`)."""
+    dset = f[key]
+    block = max(1, READ_BLOCK_BYTES // (dset.dtype.itemsize * math.prod(dset.shape[1:])))
+    for start in range(0, count, block):
+        yield read_samples(f, key, slice(start, min(start + block, count)), path)
+
+
+def read_samples(f: h5py.File, key: str, index: slice | list[int], path: Path) -> np.ndarray:
+    """Samples ``index`` of ``f[key]`` (a slice, or increasing indices: HDF5's selections are ordered), each checked.
 
     HDF5 checks each sample's Fletcher-32 (one chunk per sample) as it reads it; then each sample's
     CRC-32 must match ``checksums`` (:func:`~sciml.data.format.sample_checksum`; files of format
-    version 1 have neither). A block that fails is reread sample by sample to name the damaged ones
-    in the :class:`DatasetError`.
+    version 1 have neither). If the read fails, the samples are reread one by one to name the
+    damaged ones in the :class:`DatasetError`.
     """
     dset = f[key]
-    stored = f["checksums"][:count, ARRAYS.index(key)] if "checksums" in f else None
-    block = max(1, READ_BLOCK_BYTES // (dset.dtype.itemsize * math.prod(dset.shape[1:])))
-    for start in range(0, count, block):
-        stop = min(start + block, count)
-        try:
-            samples = dset[start:stop]
-        except HDF5_ERRORS:
-            samples = None
-        bad = [i for i in range(start, stop) if not _intact(dset, i, samples, start, stored)]
-        if bad:
-            raise DatasetError(f"{path}: {key} of {_samples(bad)} fail their checksum or cannot be read (the file is "
-                               "damaged); regenerate it")
-        yield samples
-
-
-def _intact(dset: h5py.Dataset, i: int, block: np.ndarray | None, start: int, stored: np.ndarray | None) -> bool:
-    """Whether sample ``i`` reads (from ``block`` when that could be read) and matches its stored CRC-32."""
+    indices = range(*index.indices(dset.shape[0])) if isinstance(index, slice) else index
+    stored = f["checksums"][index][:, ARRAYS.index(key)] if "checksums" in f else None
     try:
-        sample = dset[i] if block is None else block[i - start]
+        samples = dset[index]
+    except HDF5_ERRORS:
+        samples = None
+    bad = [i for j, i in enumerate(indices) if not _intact(dset, i, None if samples is None else samples[j],
+                                                           None if stored is None else stored[j])]
+    if bad:
+        raise DatasetError(f"{path}: {key} of {_samples(bad)} fail their checksum or cannot be read (the file is "
+                           "damaged); regenerate it")
+    return samples
+
+
+def _intact(dset: h5py.Dataset, i: int, sample: np.ndarray | None, stored: int | None) -> bool:
+    """Whether sample ``i`` reads (``sample``, or reread when that could not be read) and matches its stored CRC-32."""
+    try:
+        sample = dset[i] if sample is None else sample
     except HDF5_ERRORS:
         return False
-    return stored is None or sample_checksum(i, sample) == stored[i]
+    return stored is None or sample_checksum(i, sample) == stored
 
 
 @contextmanager
@@ -131,13 +139,91 @@ def _factor_for(info: DatasetInfo, resolution: int | None, factor: int | None) -
     )
 
 
+class H5Stream:
+    """The samples of a sciml dataset file, read on demand and subsampled to a coarser grid.
+
+    For training sets larger than memory: :meth:`read` reads the samples of one batch, :meth:`blocks`
+    walks an array once (e.g. to fit a normalizer, :meth:`UnitGaussianNormalizer.fit_blocks`). Both give
+    the values that :class:`H5Dataset` holds for the same samples, bit for bit, and check every sample
+    read against its checksums. The file is opened for each call, so a stream can be shared by
+    processes.
+
+    Parameters
+    ----------
+    path, resolution, factor, n, dtype
+        As for :class:`H5Dataset`.
+
+    Attributes
+    ----------
+    info, factor, input_grid, output_grid
+        As for :class:`H5Dataset`.
+    input_shape, solution_shape
+        One sample as read: ``(C_in, *S)`` and ``(C_out, *S_out)``.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        resolution: int | None = None,
+        *,
+        factor: int | None = None,
+        n: int | None = None,
+        dtype: torch.dtype | None = None,
+    ):
+        info = read_info(path)
+        if not info.complete:
+            raise DatasetError(
+                f"{info.path} is incomplete ({info.samples_done}/{info.n} samples); rerun its generation to finish it"
+            )
+        if n is not None and not 1 <= n <= info.n:
+            raise ValueError(f"H5Dataset: n must be in [1, {info.n}] for {info.path}, got {n}")
+        self.info, self.n, self.dtype = info, info.n if n is None else n, dtype
+        self.factor = _factor_for(info, resolution, factor)
+        self.input_grid = info.input_grid.subsample(self.factor)
+        self.output_grid = info.output_grid.subsample(self.factor)
+        self.input_shape = (info.input_shape[1], *self.input_grid.shape)
+        self.solution_shape = (info.solution_shape[1], *self.output_grid.shape)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def blocks(self, key: str) -> Iterator[Tensor]:
+        """``key`` (``"inputs"`` or ``"solutions"``) of every sample in order, in blocks ``(k, C, *S / r)`` of about
+        :data:`READ_BLOCK_BYTES` read at full resolution.
+
+        Whole blocks are read and strided in memory: HDF5's own strided selection is an order of magnitude slower.
+        """
+        with open_checked(self.info.path) as f:
+            for block in read_blocks(f, key, self.n, self.info.path):
+                yield self._convert(block)
+
+    def read(self, index: Tensor) -> tuple[Tensor, Tensor]:
+        """Inputs ``(k, C_in, *S)`` and solutions ``(k, C_out, *S_out)`` of the samples ``index`` ``(k,)``, in that order.
+
+        Each distinct sample is read once, in increasing order (as HDF5 selects), then put in the order asked.
+        """
+        if index.dtype != torch.int64 or index.ndim != 1 or index.numel() == 0 or not 0 <= index.min() <= index.max() < self.n:
+            raise ValueError(f"H5Stream.read: index must be a non-empty (k,) int64 tensor of samples in [0, {self.n}), "
+                             f"got {index.dtype} of shape {tuple(index.shape)}")
+        distinct, order = torch.unique(index.cpu(), return_inverse=True)  # sorted
+        with open_checked(self.info.path) as f:
+            return tuple(self._convert(read_samples(f, key, distinct.tolist(), self.info.path))[order] for key in ARRAYS)
+
+    def _convert(self, samples: np.ndarray) -> Tensor:
+        """Stored samples ``(k, C, *S)`` as a tensor subsampled to ``(k, C, *S / r)`` in the stream's dtype."""
+        stride = (slice(None),) * 2 + (slice(None, None, self.factor),) * (samples.ndim - 2)  # (k, C, *S) -> (k, C, *S / r)
+        x = torch.from_numpy(samples[stride])
+        return x if self.dtype is None else x.to(self.dtype)
+
+
 class H5Dataset(Dataset):
     """A sciml dataset file as ``(input, solution)`` pairs, optionally subsampled to a coarser grid.
 
     Coarse grids keep every ``r``-th point of the stored one on each space axis (``x[..., ::r, ::r]``),
     so they cover the same box: periodic ``n -> n / r``, nodal ``n -> (n - 1) / r + 1`` (421 -> 211,
     141, 85). The same factor applies to inputs and solutions. The selected samples are read into
-    memory once, block by block, so that the full-resolution arrays are never held at once.
+    memory once, block by block, so that the full-resolution arrays are never held at once
+    (:class:`H5Stream` reads them on demand instead).
 
     Parameters
     ----------
@@ -171,31 +257,11 @@ class H5Dataset(Dataset):
         n: int | None = None,
         dtype: torch.dtype | None = None,
     ):
-        info = read_info(path)
-        if not info.complete:
-            raise DatasetError(
-                f"{info.path} is incomplete ({info.samples_done}/{info.n} samples); rerun its generation to finish it"
-            )
-        if n is not None and not 1 <= n <= info.n:
-            raise ValueError(f"H5Dataset: n must be in [1, {info.n}] for {info.path}, got {n}")
-        self.info = info
-        self.factor = _factor_for(info, resolution, factor)
-        self.input_grid = info.input_grid.subsample(self.factor)
-        self.output_grid = info.output_grid.subsample(self.factor)
-        count = info.n if n is None else n
-        with open_checked(info.path) as f:
-            self.inputs = self._read(f, "inputs", count, info.input_grid.dim, dtype)
-            self.solutions = self._read(f, "solutions", count, info.output_grid.dim, dtype)
-
-    def _read(self, f: h5py.File, key: str, count: int, dim: int, dtype: torch.dtype | None) -> Tensor:
-        """The first ``count`` samples of ``f[key]`` ``(n, C, *S)``, subsampled: ``(count, C, *S / r)``.
-
-        Whole blocks of samples (:data:`READ_BLOCK_BYTES`) are read and strided in memory: HDF5's own strided
-        selection is an order of magnitude slower.
-        """
-        stride = (slice(None),) * 2 + (slice(None, None, self.factor),) * dim  # (B, C, *S) -> (B, C, *S / r)
-        x = torch.cat([torch.from_numpy(block[stride]) for block in read_blocks(f, key, count, self.info.path)])
-        return x if dtype is None else x.to(dtype)
+        stream = H5Stream(path, resolution, factor=factor, n=n, dtype=dtype)
+        self.info, self.factor = stream.info, stream.factor
+        self.input_grid, self.output_grid = stream.input_grid, stream.output_grid
+        self.inputs = torch.cat(list(stream.blocks("inputs")))
+        self.solutions = torch.cat(list(stream.blocks("solutions")))
 
     def __len__(self) -> int:
         return self.inputs.shape[0]

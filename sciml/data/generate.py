@@ -203,7 +203,7 @@ class DatasetWriter:
         k, left = min(self.chunk, self.n), self.n - self.samples_done
         self.memory_bytes = k * sum(values) * (8 + itemsize)  # float64 inputs and solutions, and their stored copies
         self.disk_bytes = left * (sum(values) * itemsize + SAMPLE_OVERHEAD_BYTES) + FILE_OVERHEAD_BYTES
-        available = _available_memory(self.device)
+        available = available_memory(self.device)
         if available is not None and self.memory_bytes > available:
             raise MemoryError(f"one chunk of {k} {problem.name} samples on {self.grid.describe()} needs at least "
                               f"{size_text(self.memory_bytes)} of memory ({self.device}), {size_text(available)} is "
@@ -329,7 +329,7 @@ class DatasetWriter:
         return a.detach().to("cpu", dtype), u.detach().to("cpu", dtype)
 
 
-def _available_memory(device: torch.device) -> int | None:
+def available_memory(device: torch.device) -> int | None:
     """Free memory in bytes where the solver runs: the GPU's, else ``MemAvailable`` (Linux); ``None`` if unknown."""
     if device.type == "cuda":
         return torch.cuda.mem_get_info(device)[0]

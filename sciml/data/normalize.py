@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 from torch import Tensor, nn
 
@@ -40,10 +42,40 @@ class UnitGaussianNormalizer(nn.Module):
         ``std`` is the population standard deviation, so ``encode(x)`` has mean 0 and standard
         deviation ``std / (std + eps)`` (1 up to ``eps``) in every channel.
         """
-        if x.ndim < 2:
-            raise ValueError(f"UnitGaussianNormalizer.fit: x must be (n, C, *S), got shape {tuple(x.shape)}")
-        flat = x.detach().to(torch.float64).transpose(0, 1).reshape(x.shape[1], -1)  # (C, n * prod(S))
-        return cls(flat.mean(dim=1), flat.std(dim=1, correction=0), eps)
+        return cls.fit_blocks([x], eps)
+
+    @classmethod
+    def fit_blocks(cls, blocks: Iterable[Tensor], eps: float = 1e-7) -> "UnitGaussianNormalizer":
+        r"""As :meth:`fit` on the concatenation of ``blocks`` ``(n_b, C, *S)``, reading each block once.
+
+        For data larger than memory (:meth:`sciml.data.H5Stream.blocks`). Each block's count
+        :math:`n_b`, mean :math:`\mu_b` and sum of squared deviations :math:`M_b` per channel are merged into
+        the running ones (Chan, Golub & LeVeque 1979), which needs no second pass and does not cancel:
+
+        .. math:: \delta = \mu_b - \mu, \quad \mu \leftarrow \mu + \delta \frac{n_b}{n + n_b}, \quad
+                  M \leftarrow M + M_b + \delta^2 \frac{n\, n_b}{n + n_b}, \quad n \leftarrow n + n_b.
+
+        The result equals :meth:`fit` of the whole up to float64 round-off (exactly for one block).
+        """
+        count, mean, m2 = 0, None, None
+        for x in blocks:
+            if x.ndim < 2 or (mean is not None and x.shape[1] != mean.shape[0]):
+                expected = "(n, C, *S)" if mean is None else f"(n, {mean.shape[0]}, *S) like the first block"
+                raise ValueError(f"UnitGaussianNormalizer.fit: x must be {expected}, got shape {tuple(x.shape)}")
+            flat = x.detach().to(torch.float64).transpose(0, 1).reshape(x.shape[1], -1)  # (C, n_b * prod(S))
+            n_b = flat.shape[1]
+            mean_b = flat.mean(dim=1)
+            m2_b = (flat - mean_b[:, None]).square().sum(dim=1)
+            if mean is None:
+                count, mean, m2 = n_b, mean_b, m2_b
+            else:
+                delta, total = mean_b - mean, count + n_b
+                mean = mean + delta * (n_b / total)
+                m2 = m2 + m2_b + delta.square() * (count * n_b / total)
+                count = total
+        if mean is None:
+            raise ValueError("UnitGaussianNormalizer.fit_blocks: no blocks to fit")
+        return cls(mean, (m2 / count).sqrt(), eps)
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Tensor]) -> "UnitGaussianNormalizer":

@@ -11,6 +11,7 @@ from sciml.data import (
     DatasetError,
     DatasetWriter,
     H5Dataset,
+    H5Stream,
     generate_dataset,
     part_path,
     read_info,
@@ -263,3 +264,19 @@ def test_reading_in_blocks_gives_the_same_arrays(tmp_path, toy_problem, monkeypa
     assert torch.equal(blocks.inputs, whole.inputs) and torch.equal(blocks.solutions, whole.solutions)
     with h5py.File(path, "r") as f:
         assert np.array_equal(blocks.inputs.numpy(), f["inputs"][:, :, ::2, ::2])
+
+
+def test_a_stream_reads_the_values_the_dataset_holds(tmp_path, toy_problem, monkeypatch):
+    path = generate_dataset(toy_problem(ndim=2), tmp_path / "d.h5", n=7, resolution=16, seed=0)
+    whole = H5Dataset(path, 8, n=6, dtype=torch.float64)
+    monkeypatch.setattr(dataset_module, "READ_BLOCK_BYTES", 3 * 16 * 16 * 4)  # blocks of 3 samples: 3 + 3
+    stream = H5Stream(path, 8, n=6, dtype=torch.float64)
+    assert len(stream) == 6 and stream.input_shape == (1, 8, 8) and stream.input_grid == whole.input_grid
+    assert [b.shape[0] for b in stream.blocks("inputs")] == [3, 3]
+    assert torch.equal(torch.cat(list(stream.blocks("solutions"))), whole.solutions)
+    index = torch.tensor([5, 0, 3, 0, 2])  # any order, repeats allowed: read sorted, returned as asked
+    a, u = stream.read(index)
+    assert torch.equal(a, whole.inputs[index]) and torch.equal(u, whole.solutions[index])
+    for bad in (torch.tensor([6]), torch.tensor([-1, 2]), torch.tensor([], dtype=torch.int64), torch.tensor([1.0])):
+        with pytest.raises(ValueError, match=r"index must be a non-empty \(k,\) int64 tensor of samples in \[0, 6\)"):
+            stream.read(bad)

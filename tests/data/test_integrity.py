@@ -20,6 +20,7 @@ from sciml.data import (
     DatasetError,
     DatasetWriter,
     H5Dataset,
+    H5Stream,
     StorageError,
     generate_dataset,
     part_path,
@@ -74,8 +75,12 @@ def test_a_damaged_sample_is_refused_on_reading_with_its_index(tmp_path, toy_pro
         verify(path)
     assert str(info.value) == message
     assert read_info(path).complete  # the metadata is intact: only reading the samples finds the damage
+    with pytest.raises(DatasetError) as info:  # streamed: when a batch holds it
+        H5Stream(path).read(torch.tensor([sample, 5]))
+    assert str(info.value) == message
     if sample:
         assert len(H5Dataset(path, n=sample)) == sample  # the samples before it still load
+        H5Stream(path).read(torch.tensor([sample - 1, 5]))
 
 
 def test_two_damaged_samples_are_named_as_a_range(tmp_path, toy_problem):
@@ -248,7 +253,7 @@ def test_memory_and_disk_are_estimated_up_front(tmp_path, toy_problem, monkeypat
     writer.run()
     assert path.stat().st_size <= writer.disk_bytes <= path.stat().st_size + 2**15
 
-    monkeypatch.setattr(generate_module, "_available_memory", lambda device: 6000)
+    monkeypatch.setattr(generate_module, "available_memory", lambda device: 6000)
     with pytest.raises(MemoryError) as info:
         DatasetWriter(problem, tmp_path / "e.h5", **ARGS)
     assert str(info.value) == ("one chunk of 2 screened_poisson samples on periodic 16x16 on [0, 1] x [0, 1] needs at least "
@@ -264,7 +269,7 @@ def test_memory_and_disk_are_estimated_up_front(tmp_path, toy_problem, monkeypat
 
 
 def test_a_sample_beyond_hdf5s_chunk_limit_is_refused(tmp_path, toy_problem, monkeypatch):
-    monkeypatch.setattr(generate_module, "_available_memory", lambda device: None)  # unknown: not checked
+    monkeypatch.setattr(generate_module, "available_memory", lambda device: None)  # unknown: not checked
     monkeypatch.setattr(generate_module.shutil, "disk_usage", lambda folder: Usage(2**60, 0, 2**60))
     with pytest.raises(ValueError, match=r"one sample of screened_poisson on periodic 65536x65536 .* holds 17.2 GB in one "
                                          r"array; HDF5 stores at most 4.3 GB per sample"):

@@ -26,6 +26,28 @@ def test_fit_gives_zero_mean_unit_std_per_channel(generator):
                           torch.ones(3, dtype=torch.float64), rtol=0.1)
 
 
+def test_fitting_by_blocks_equals_fitting_the_whole(generator):
+    x = channels(generator, n=7)
+    whole = UnitGaussianNormalizer.fit(x)
+    assert all(torch.equal(getattr(UnitGaussianNormalizer.fit_blocks([x]), k), getattr(whole, k)) for k in ("mean", "std"))
+    blocks = UnitGaussianNormalizer.fit_blocks(torch.split(x, [1, 4, 2]))  # uneven blocks, merged pairwise
+    assert torch.allclose(blocks.mean, whole.mean, rtol=1e-14, atol=0)
+    assert torch.allclose(blocks.std, whole.std, rtol=1e-14, atol=0)
+    with pytest.raises(ValueError, match=r"x must be \(n, 3, \*S\) like the first block, got shape \(2, 1, 10, 12\)"):
+        UnitGaussianNormalizer.fit_blocks([x, x[:2, :1]])
+    with pytest.raises(ValueError, match="no blocks"):
+        UnitGaussianNormalizer.fit_blocks([])
+
+
+def test_fitting_by_blocks_does_not_cancel(generator):
+    # a variance of 1 under a mean of 1e8: E[x^2] - E[x]^2 in float64 would lose it all (1e16 * 2^-52 ~ 2);
+    # the merged deviations keep it to the rounding of the data themselves (1e8 * 2^-53 ~ 1e-8)
+    z = torch.randn(64, 1, 32, generator=generator, dtype=torch.float64)
+    shifted = UnitGaussianNormalizer.fit_blocks(torch.split(1e8 + z, 5))
+    assert abs(shifted.mean.item() - 1e8 - z.mean().item()) < 1e-7
+    assert abs(shifted.std.item() / z.std(correction=0).item() - 1) < 1e-7
+
+
 def test_encode_decode_round_trip_at_any_resolution(generator):
     norm = UnitGaussianNormalizer.fit(channels(generator), eps=1e-5)
     for size in ((10, 12), (40, 48), (5,)):  # per-channel statistics apply to any grid

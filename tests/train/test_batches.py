@@ -2,7 +2,7 @@
 
 import torch
 
-from sciml.train import Batches
+from sciml.train import Batches, StreamedBatches
 
 
 def make(n=10, batch_size=4, seed=3, **kw):
@@ -36,3 +36,20 @@ def test_processes_share_each_global_batch_exactly():
         parts = [shares[r][step] for r in range(3)]
         assert all(s == size for _, s in parts)  # every process knows the global size
         assert sorted(torch.cat([p for p, _ in parts]).tolist()) == sorted(whole.tolist())
+
+
+def test_streamed_batches_are_the_in_memory_batches():
+    inputs = torch.arange(11, dtype=torch.float64)[:, None, None]
+    asked = []
+
+    def read(index):
+        asked.append(index)
+        return inputs[index], -inputs[index]
+
+    for rank, world, start in ((0, 1, 0), (1, 3, 1)):
+        memory = Batches(inputs, -inputs, 5, 3, rank=rank, world_size=world).epoch(4, start)
+        streamed = StreamedBatches(read, 11, 5, 3, rank=rank, world_size=world).epoch(4, start)
+        for ((a, u), size), ((b, v), streamed_size) in zip(memory, streamed, strict=True):
+            assert torch.equal(a, b) and torch.equal(u, v) and size == streamed_size
+    assert all(i.dtype == torch.int64 and i.device.type == "cpu" for i in asked)
+    assert len(StreamedBatches(read, 11, 5, 3)) == 3

@@ -136,7 +136,9 @@ def test_two_processes_under_torchrun_match_one(tmp_path, config, capsys):
     one, two = weights(tmp_path / "one"), weights(tmp_path / "two")
     for key in one:
         torch.testing.assert_close(two[key], one[key], rtol=1e-5, atol=1e-6)
-    assert not any(torch.equal(two[key], one[key]) for key in one if one[key].numel() > 8)  # really two reductions
+    # really two reductions: the summation order differs, so some weights differ in their last bits (a few
+    # small tensors may still round alike: after 6 steps of Adam, projection.fc1.bias did once)
+    assert sum(not torch.equal(two[key], one[key]) for key in one) > len(one) // 2
 
 
 def test_a_shipped_config_is_found_by_name(tmp_path, capsys):

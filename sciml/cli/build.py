@@ -11,13 +11,11 @@ import hashlib
 import json
 import math
 import os
-import sys
 from pathlib import Path
 
 import h5py
 import torch
 from torch import Tensor, nn
-from tqdm import tqdm
 
 from sciml.cli.config import (
     ConfigError,
@@ -26,6 +24,7 @@ from sciml.cli.config import (
     TrainConfig,
     build_from_signature,
 )
+from sciml.cli.data import generation_progress
 from sciml.data import DatasetError, DatasetInfo, DatasetWriter, H5Dataset, H5Stream, UnitGaussianNormalizer
 from sciml.data.format import FORMAT, stored_attributes
 from sciml.data.generate import available_memory
@@ -81,8 +80,8 @@ def _generated(source: Source, config: DataConfig, where: str, device: torch.dev
             writer = DatasetWriter(problem, path, n=source.n, resolution=source.resolution, seed=source.seed, device=device)
         except ValueError as err:
             raise ConfigError(f"{where}: {err}") from None
-        with tqdm(total=source.n, initial=writer.samples_done, unit="sample", desc=f"generating {where}", file=sys.stderr) as bar:
-            writer.run(bar.update)
+        with generation_progress(writer, f"generating {where}") as progress:
+            writer.run(progress)
     if world > 1:
         torch.distributed.barrier()
     return path

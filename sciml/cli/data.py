@@ -8,6 +8,8 @@ import json
 import shlex
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tqdm import tqdm
@@ -27,6 +29,7 @@ from sciml.data.format import size_text
 from sciml.data.generate import INT64_END
 from sciml.problem import AbstractProblem
 from sciml.registry import PROBLEMS
+from sciml.solvers import report_steps
 
 
 def _problem_name(text: str) -> str:
@@ -75,6 +78,42 @@ def build_problem(name: str, overrides: list[tuple[str, str]]) -> AbstractProble
         raise CommandError(f"--param: {err}") from None
 
 
+@contextmanager
+def generation_progress(writer: DatasetWriter, desc: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr for ``writer.run(progress)``, in samples, that moves while a chunk is being solved.
+
+    The bar appears once the writer has opened its file (from then on only the generation itself can
+    fail). Finished chunks count whole; the chunk being solved counts the fraction of its time steps done
+    (:func:`sciml.solvers.report_steps`), shown as ``step i/n`` beside the bar, so long samples (Navier-Stokes
+    at the FNO defaults: minutes per chunk) move it too. Problems solved without time steps move it per chunk.
+    """
+    bar = None
+
+    def advance(to: float) -> None:
+        if to >= bar.n:  # never back: a solve may integrate more than once
+            bar.n = to  # set, not summed: a float sum of fractions would print as 3.8000000000000003
+            bar.update(0)
+
+    def chunk_done(k: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=writer.n, initial=writer.samples_done, unit="sample", desc=desc, file=sys.stderr)
+        advance(writer.samples_done)
+
+    def step(done: int, total: int) -> None:
+        if bar is not None:
+            chunk = min(writer.chunk, writer.n - writer.samples_done)
+            bar.set_postfix_str(f"step {done}/{total}", refresh=False)
+            advance(round(writer.samples_done + chunk * done / total, 1))
+
+    try:
+        with report_steps(step):
+            yield chunk_done
+    finally:  # end the bar's line before any message
+        if bar is not None:
+            bar.close()
+
+
 def _output_file(text: str) -> Path:
     if not text or Path(text).is_dir():
         raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}{' (a directory)' if text else ''}")
@@ -99,21 +138,10 @@ def generate(args: argparse.Namespace) -> int:
     if writer.samples_done:
         print(f"resuming {writer.part} at {writer.samples_done}/{args.n} samples", file=sys.stderr)
     start = time.perf_counter()
-    bars = []
-
-    def progress(k: int) -> None:
-        if not bars:  # the file is open: from here on only the generation itself can fail
-            bars.append(tqdm(total=args.n, initial=writer.samples_done, unit="sample", desc=args.problem,
-                             file=sys.stderr))
-        bars[0].update(k)
-
     command = shlex.join(["sciml", *args.argv])
     try:
-        try:
+        with generation_progress(writer, args.problem) as progress:
             path = writer.run(progress)
-        finally:  # end the bar's line before any message
-            for bar in bars:
-                bar.close()
     except KeyboardInterrupt as err:
         kept = f"; {writer.part} keeps them; resume with: {command}" if writer.part.exists() else ""
         print(f"{args.prog}: interrupted at {writer.samples_done}/{args.n} samples{kept}", file=sys.stderr)

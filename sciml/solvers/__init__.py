@@ -14,7 +14,7 @@ from sciml.solvers.fast_poisson import (
 )
 from sciml.solvers.navier_stokes import VorticityEquation, stream_function
 from sciml.solvers.pseudo_spectral import PseudoSpectralSolver, SemilinearEquation
-from sciml.solvers.stepping import ETDRK4, CrankNicolsonEuler, Stepper, integrate
+from sciml.solvers.stepping import ETDRK4, CrankNicolsonEuler, Stepper, integrate, report_steps
 
 __all__ = [
     "CrankNicolsonEuler",
@@ -34,6 +34,7 @@ __all__ = [
     "interior",
     "poisson_dirichlet",
     "poisson_periodic",
+    "report_steps",
     "sine_inverse_weights",
     "solve_darcy",
     "stream_function",

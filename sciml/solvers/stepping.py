@@ -13,17 +13,41 @@ pseudo-spectrally by the equation. A stepper is built from the two and a step si
   in :math:`(e^z - 1 - z)/z^2`-type expressions for small :math:`|z|`.
 - :class:`CrankNicolsonEuler`: forward Euler on :math:`N`, Crank-Nicolson on :math:`L` (the FNO
   Navier-Stokes generator's scheme), first order.
+
+A long run can be watched: inside ``with report_steps(callback)``, every :func:`integrate` (however
+deep in a problem's ``solve``) calls ``callback(done, total)`` after each step. Nobody listening costs
+one lookup per :func:`integrate` call.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Callable, Protocol
 
 import torch
 from torch import Tensor
 
-__all__ = ["CrankNicolsonEuler", "ETDRK4", "Stepper", "integrate"]
+__all__ = ["CrankNicolsonEuler", "ETDRK4", "Stepper", "integrate", "report_steps"]
+
+#: the callback of the innermost :func:`report_steps`, ``None`` when nobody listens
+_listener: ContextVar[Callable[[int, int], object] | None] = ContextVar("sciml_step_listener", default=None)
+
+
+@contextmanager
+def report_steps(callback: Callable[[int, int], object]) -> Iterator[None]:
+    """Within the block, :func:`integrate` calls ``callback(done, total)`` after each step: ``done`` of its ``total`` steps.
+
+    Progress bars use it to move while a long trajectory is computed (``sciml generate``). The
+    callback may raise (e.g. ``KeyboardInterrupt``) to stop the run; it must not change the state.
+    """
+    token = _listener.set(callback)
+    try:
+        yield
+    finally:
+        _listener.reset(token)
 
 
 class Stepper(Protocol):
@@ -180,6 +204,8 @@ def integrate(
     observe
         What to keep of a state, e.g. its physical field subsampled to the output grid; identity by
         default. It may raise to stop the run (a blow-up check).
+
+    Inside :func:`report_steps`, its callback is called with ``(i, n_steps)`` after step ``i``.
     """
     if n_steps < 0:
         raise ValueError(f"integrate: n_steps must be >= 0, got {n_steps}")
@@ -187,8 +213,11 @@ def integrate(
         raise ValueError(f"integrate: save_every must be a positive divisor of n_steps={n_steps}, got {save_every}")
     observe = (lambda s: s) if observe is None else observe
     saved = [] if save_every is None else [observe(state)]
+    listener = _listener.get()
     for i in range(1, n_steps + 1):
         state = step(state)
         if save_every is not None and i % save_every == 0:
             saved.append(observe(state))
+        if listener is not None:
+            listener(i, n_steps)
     return observe(state) if save_every is None else torch.stack(saved)

@@ -109,6 +109,10 @@ def _weighted(objective: PINNObjective, weights: dict[str, float]) -> Callable[[
 def pinn_setup(config: RunConfig, device: torch.device, dtype: torch.dtype) -> Setup:
     """A PINN on the ``[pinn]`` problem: collocation batches, the residual and condition terms, the error
     against the exact solution at a fixed Sobol set of the domain."""
+    if config.train.optimizer == "opgd":
+        raise ConfigError("train.optimizer: opgd (operator-preconditioned descent) needs a model linear in its parameters "
+                          "and its operator's symbol (sciml.nn.FourierExpansion with sciml.optim.operator_preconditioner), "
+                          "which sciml train does not build: run it from Python (docs/optim.md), or pick natgrad for a PINN")
     pinn, problem = config.pinn, pinn_problem(config)
     if not problem.has_exact_solution:
         raise ConfigError(f"pinn: {problem.name} with these parameters has no exact solution to measure a PINN against")

@@ -165,8 +165,10 @@ def _least_squares(jacobian: Tensor, r: Tensor, damping: float, rcond: float | N
     ``J`` itself (not on ``J^T J``, whose condition number is squared); the minimum-norm solution where ``J``
     has a null space."""
     n = jacobian.shape[1]
-    system = torch.cat([jacobian, math.sqrt(damping) * torch.eye(n, dtype=r.dtype, device=r.device)])  # (M + N, N)
-    target = torch.cat([r, torch.zeros(n, dtype=r.dtype, device=r.device)])  # (M + N,)
+    system, target = jacobian, r
+    if damping > 0:
+        system = torch.cat([jacobian, math.sqrt(damping) * torch.eye(n, dtype=r.dtype, device=r.device)])  # (M + N, N)
+        target = torch.cat([r, torch.zeros(n, dtype=r.dtype, device=r.device)])  # (M + N,)
     solution = torch.linalg.lstsq(system.cpu(), target.cpu()[:, None], rcond=rcond, driver="gelsd").solution
     return solution[:, 0].to(r.device)
 
@@ -214,8 +216,10 @@ class NaturalGradient(torch.optim.Optimizer):
         the dense solve's truncation plays the same part (on the 2-D Poisson PINN of the ENGD paper, a 2-32-1
         tanh network on a 30 x 30 grid: 5.6e-7 after 60 steps with ``rcond=1e-7``, no progress without it).
     line_search
-        Number of step sizes tried, :math:`\eta = \eta_{\max} 2^{-j}`, ``j = 0..line_search - 1`` (the ENGD
-        paper's grid for 31); the one with the smallest loss is taken (none, if no step lowers it).
+        Number of step sizes on the grid :math:`\eta = \eta_{\max} 2^{-j}`, ``j = 0..line_search - 1`` (the ENGD
+        paper's grid for 31), tried from the largest down until the loss rises again after a decrease; the
+        one with the smallest loss is taken (none, if no step lowers it). For a loss unimodal along the
+        direction this is the grid's argmin, in a few evaluations.
 
     Notes
     -----
@@ -285,13 +289,18 @@ class NaturalGradient(torch.optim.Optimizer):
                                                    tol=self.cg_tol, maxiter=self.cg_maxiter)
         before = {name: residuals[name].loss().detach() for name in self.terms}
         start = [p.detach().clone() for p in params]
-        # the trial losses from the closure: a batched forward-mode evaluation of the 31 trials over a pointwise
-        # form was measured 2.5x slower on the 2-D Poisson PINN (nested jvps for the Laplacian at 31 x 900 points)
-        etas = group["lr"] * 2.0 ** -torch.arange(self.line_search, dtype=torch.float64)
-        trials = torch.stack([self._trial_loss(closure, params, start, direction, eta.item()) for eta in etas])
-        trials = torch.where(torch.isfinite(trials), trials, torch.inf)
-        best_loss = sum(self.weights[name] * before[name] for name in self.terms)
-        best = etas[trials.argmin()].item() if trials.min() < best_loss else 0.0  # no step, if none lowers the loss
+        # the grid from the largest step down, stopped at the first rise after a decrease: the grid's argmin
+        # where the loss is unimodal along the direction, in a few evaluations instead of all (each one a
+        # closure call; a batched forward-mode evaluation of all 31 over a pointwise form measured 2.5x slower
+        # than 31 closures on the 2-D Poisson PINN)
+        best, best_loss = 0.0, sum(self.weights[name] * before[name] for name in self.terms)
+        for j in range(self.line_search):
+            eta = group["lr"] * 2.0**-j
+            loss = self._trial_loss(closure, params, start, direction, eta)
+            if torch.isfinite(loss) and loss < best_loss:
+                best, best_loss = eta, loss
+            elif best > 0:
+                break
         self._move(params, start, direction, best)
         return before
 

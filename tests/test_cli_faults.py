@@ -14,6 +14,8 @@ from __future__ import annotations
 import collections
 import contextlib
 import errno
+import fnmatch
+import importlib.util
 import io
 import os
 import re
@@ -51,12 +53,16 @@ def resume_line(*argv: str) -> str:
 # --- what a row's folder holds before the command ------------------------------------------------
 
 
-def finished(folder: Path) -> Path:
-    return generate_dataset(PROBLEMS["poisson"](), folder / "d.h5", n=3, resolution=9, seed=0)
+def finished(folder: Path, name: str = "d.h5") -> Path:
+    return generate_dataset(PROBLEMS["poisson"](), folder / name, n=3, resolution=9, seed=0)
 
 
 def damaged_sample(folder: Path) -> None:
-    path = finished(folder)
+    damage(finished(folder))
+
+
+def damage(path: Path) -> None:
+    """Overwrite part of sample 1's solution in the dataset ``path``."""
     with h5py.File(path, "r") as f:
         offset = f["solutions"].id.get_chunk_info(1).byte_offset
     with open(path, "r+b") as f:  # 64 bytes overwritten inside sample 1's solution
@@ -101,6 +107,66 @@ def part_of_seed_1(folder: Path) -> None:
 
     with contextlib.suppress(KeyboardInterrupt):
         DatasetWriter(PROBLEMS["poisson"](), folder / "x.h5", n=6, resolution=9, seed=1, chunk=2).run(stop)
+
+
+RUN_CONFIG = """
+[data]
+train = "{train}"
+test = "{test}"
+[model]
+name = "fno"
+modes = [2, 2]
+width = 4
+n_layers = 1
+[train]
+epochs = 1
+batch_size = 2
+"""
+
+
+def run_config(folder: Path, train: str = "d.h5", test: str = "d.h5") -> Path:
+    """``run.toml``: a tiny FNO trained on the dataset ``train`` of the folder, tested on ``test``."""
+    path = folder / "run.toml"
+    path.write_text(RUN_CONFIG.format(train=folder / train, test=folder / test))
+    return path
+
+
+def config_and_data(folder: Path) -> None:
+    finished(folder)
+    run_config(folder)
+
+
+def config_and_damaged_data(folder: Path) -> None:
+    damaged_sample(folder)
+    run_config(folder)
+
+
+def damaged_training_data(folder: Path) -> None:
+    damaged_sample(folder)
+    finished(folder, "test.h5")
+    run_config(folder, test="test.h5")
+
+
+def trained(folder: Path) -> Path:
+    """A finished run ``run/`` of ``run.toml`` on ``d.h5``; returns the run directory."""
+    config_and_data(folder)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["train", str(folder / "run.toml"), "--out", str(folder / "run"), "--quiet"]) == 0
+    return folder / "run"
+
+
+def trained_and(damage: Callable[[Path], object]) -> Callable[[Path], None]:
+    """A trained run, then ``damage(folder)``."""
+
+    def setup(folder: Path) -> None:
+        trained(folder)
+        damage(folder)
+
+    return setup
+
+
+def train_args(*extra: str) -> tuple[str, ...]:
+    return ("train", "{dir}/run.toml", "--out", "{dir}/run", "--quiet", *extra)
 
 
 # --- how a row's command runs --------------------------------------------------------------------
@@ -248,7 +314,7 @@ class Row:
     argv: tuple[str, ...]
     status: int
     line: str | None  # the whole last line of stderr, "*" for any text; None: stderr stays empty
-    created: tuple[str, ...] = ()  # paths (relative to the folder) that exist only after the command
+    created: tuple[str, ...] = ()  # paths (relative to the folder, "*" for any text) that exist only after the command
     removed: tuple[str, ...] = ()
     setup: Callable[[Path], object] | None = None
     fault: Callable[[Context], contextlib.AbstractContextManager[Run]] = in_process
@@ -256,6 +322,10 @@ class Row:
 
 GEN = "sciml generate: error: "
 INFO = "sciml info: error: "
+TRAIN = "sciml train: error: "
+#: what a run directory holds from its start where TensorBoard is installed
+TENSORBOARD_EVENTS = ("run/events.out.tfevents.*",) if importlib.util.find_spec("tensorboard") else ()
+EVAL = "sciml eval: error: "
 ROWS = [
     # arguments
     Row("unknown problem", ("generate", "nope", "--n", "2", "--resolution", "9", "--seed", "0", "--out", "{dir}/x.h5"), 2,
@@ -366,6 +436,80 @@ ROWS = [
     Row("info damaged metadata", ("info", "{dir}/d.h5"), 2,
         INFO + "{dir}/d.h5 is damaged (HDF5 cannot read its metadata: *incorrect metadata checksum*)", setup=damaged_metadata),
     Row("info into a closed pipe", ("info", "{dir}/d.h5"), 141, None, setup=finished, fault=closed_stdout),
+    # sciml train: configurations (checked before any data is read or generated)
+    Row("train unknown model", train_args("--set", "model.name=unet"), 2,
+        TRAIN + "model.name: unknown model 'unet' (known: *)", setup=config_and_data),
+    Row("train unknown key", train_args("--set", "model.depth=3"), 2,
+        TRAIN + "model.depth: unknown key (keys: *)", setup=config_and_data),
+    Row("train unknown section", train_args("--set", "optimiser.lr=1"), 2,
+        TRAIN + "optimiser: unknown section (sections: data or pinn, model, train, loss)", setup=config_and_data),
+    Row("train wrong type", train_args("--set", "train.lr='fast'"), 2,
+        TRAIN + "train.lr: expected float, got 'fast'", setup=config_and_data),
+    Row("train value out of range", train_args("--set", "train.epochs=0"), 2,
+        TRAIN + "train: epochs: must be >= 1, got 0", setup=config_and_data),
+    Row("train unknown optimizer", train_args("--set", "train.optimizer=sgdx"), 2,
+        TRAIN + "train.optimizer: unknown optimizer 'sgdx' (known: *)", setup=config_and_data),
+    Row("train in_memory not a choice", train_args("--set", "data.in_memory=maybe"), 2,
+        TRAIN + "data: in_memory: must be true, false or \"auto\", got 'maybe'", setup=config_and_data),
+    Row("train malformed TOML", ("train", "{dir}/bad.toml", "--out", "{dir}/run"), 2,
+        TRAIN + "{dir}/bad.toml: not valid TOML: *", setup=lambda folder: (folder / "bad.toml").write_text("[data\n")),
+    Row("train config missing", ("train", "{dir}/no.toml", "--out", "{dir}/run"), 2, TRAIN + "{dir}/no.toml: no such config file"),
+    Row("train config neither a file nor shipped", ("train", "no_such_config", "--out", "{dir}/run"), 2,
+        TRAIN + "no_such_config: no such config file, and not a shipped config (*darcy_fno_small*)"),
+    # sciml train: data
+    Row("train data file missing", train_args("--set", "data.train={dir}/missing.h5"), 2,
+        TRAIN + "data.train: {dir}/missing.h5: no such file", setup=config_and_data),
+    Row("train data file damaged", train_args(), 2,
+        TRAIN + "data.train: {dir}/d.h5: solutions of sample 1 fail their checksum or cannot be read (the file is damaged); "
+                "regenerate it", setup=config_and_damaged_data),
+    Row("train data file damaged, streamed", train_args("--set", "data.in_memory=false"), 2,
+        TRAIN + "data.train: {dir}/d.h5: solutions of sample 1 fail their checksum or cannot be read (the file is damaged); "
+                "regenerate it", setup=config_and_damaged_data),
+    Row("train data file damaged, found while streaming", train_args(*(f"--set=data.{key}=false" for key in
+                                                                       ("in_memory", "normalize_inputs", "normalize_outputs"))), 2,
+        TRAIN + "data.train: {dir}/d.h5: solutions of sample 1 fail their checksum or cannot be read (the file is damaged); "
+                "regenerate it; resume with --resume once it is regenerated",
+        created=("run", "run/config.toml", *TENSORBOARD_EVENTS), setup=damaged_training_data),
+    Row("train data file not HDF5", train_args("--set", "data.train={dir}/junk.h5"), 2,
+        TRAIN + "data.train: {dir}/junk.h5: *", setup=lambda folder: (config_and_data(folder), files(folder))),
+    Row("train resolution not reachable", train_args("--set", "data.resolution=4"), 2,
+        TRAIN + "data.train: H5Dataset: resolution 4 is not reachable from {dir}/d.h5 (nodal 9x9 on [0, 1] x [0, 1]) by "
+                "subsampling; possible resolutions: 9, 5, 3, 2", setup=config_and_data),
+    Row("train input frames of steady data", train_args("--set", "data.input_frames=1"), 2,
+        TRAIN + "data.input_frames: {dir}/d.h5 holds 1 target channels; input_frames must split them (1 .. 0) as frames of a "
+                "one-channel evolution problem", setup=config_and_data),
+    # sciml train: run directories
+    Row("train over a run without --overwrite", train_args(), 2,
+        TRAIN + "{dir}/run already holds a run; --resume continues a run, --overwrite replaces it", setup=trained),
+    Row("train --overwrite with a bad configuration keeps the run", train_args("--overwrite", "--set", "data.train={dir}/no.h5"), 2,
+        TRAIN + "data.train: {dir}/no.h5: no such file", setup=trained),
+    Row("train --overwrite of a folder that is not a run", train_args("--overwrite"), 2,
+        TRAIN + "--overwrite: {dir}/run is not a run directory (no config.toml); not deleting it",
+        setup=lambda folder: (config_and_data(folder), (folder / "run").mkdir(), (folder / "run" / "notes.txt").write_text("mine"))),
+    Row("train --resume without a run", train_args("--resume"), 2,
+        TRAIN + "--resume: {dir}/run holds no run to resume (no config.toml and checkpoint.pt)", setup=config_and_data),
+    Row("train --resume of another configuration", train_args("--resume", "--set", "train.lr=0.5"), 2,
+        TRAIN + "--resume: {dir}/run was run with another configuration: train.lr (run: 0.001, now: 0.5)", setup=trained),
+    Row("train --resume from a damaged checkpoint", train_args("--resume"), 2,
+        TRAIN + "{dir}/run/checkpoint.pt: not a readable checkpoint (*); start over with --overwrite",
+        setup=trained_and(lambda folder: (folder / "run" / "checkpoint.pt").write_bytes(b"PK\x03\x04 cut short"))),
+    # sciml eval
+    Row("eval not a run", ("eval", "{dir}"), 2, EVAL + "{dir} is not a run directory (it needs config.toml and checkpoint.pt)"),
+    Row("eval data file missing", ("eval", "{dir}/run", "--data", "{dir}/missing.h5"), 2,
+        EVAL + "--data: {dir}/missing.h5: no such file", setup=trained),
+    Row("eval data file damaged", ("eval", "{dir}/run", "--data", "{dir}/d.h5"), 2,
+        EVAL + "--data: {dir}/d.h5: solutions of sample 1 fail their checksum or cannot be read (the file is damaged); "
+               "regenerate it", setup=trained_and(lambda folder: damage(folder / "d.h5"))),
+    Row("eval resolution not reachable", ("eval", "{dir}/run", "--resolution", "4"), 2,
+        EVAL + "data.test: H5Dataset: resolution 4 is not reachable from {dir}/d.h5 (nodal 9x9 on [0, 1] x [0, 1]) by "
+               "subsampling; possible resolutions: 9, 5, 3, 2", setup=trained),
+    Row("eval resolution not a number", ("eval", "{dir}/run", "--resolution", "x"), 2,
+        EVAL + "argument --resolution: expected a resolution >= 2, got 'x'"),
+    Row("eval malformed config", ("eval", "{dir}/run"), 2, EVAL + "{dir}/run/config.toml: *",
+        setup=trained_and(lambda folder: (folder / "run" / "config.toml").write_text("[model\n"))),
+    Row("eval damaged checkpoint", ("eval", "{dir}/run"), 2,
+        EVAL + "{dir}/run/checkpoint.pt: not a readable checkpoint (*)",
+        setup=trained_and(lambda folder: (folder / "run" / "checkpoint.pt").write_bytes(b"\x80\x02 not a checkpoint"))),
 ]
 
 
@@ -400,4 +544,6 @@ def test_bad_input_or_fault_gives_one_line_and_leaves_no_final_file(tmp_path, mo
         assert all("%|" in bar for bar in bars), stderr  # only progress bars come before the line
         assert _pattern(row.line, folder).fullmatch(last), last
     assert stdout == ""
-    assert sorted(after - before) == sorted(row.created) and sorted(before - after) == sorted(row.removed)
+    created = sorted(after - before)
+    assert len(created) == len(row.created) and all(map(fnmatch.fnmatchcase, created, sorted(row.created))), created
+    assert sorted(before - after) == sorted(row.removed)

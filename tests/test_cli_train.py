@@ -82,14 +82,13 @@ def test_train_writes_a_run_and_eval_reports_zero_shot_errors(tmp_path, config, 
     assert code == 0 and f"on {test_file} (4 samples of darcy on nodal 17x17" in stdout
 
 
-def test_rerunning_needs_overwrite_and_resume_needs_the_same_configuration(tmp_path, config, capsys):
+def test_overwrite_replaces_a_run(tmp_path, config, capsys):
+    # refusing to overwrite without --overwrite, and resuming another configuration: rows of tests/test_cli_faults.py
     out = tmp_path / "run"
-    assert run(capsys, "train", config(), "--out", out, "--quiet")[0] == 0
-    code, _, stderr = run(capsys, "train", config(), "--out", out)
-    assert code == 2 and "already holds a run; --resume continues a run, --overwrite replaces it" in stderr
-    code, _, stderr = run(capsys, "train", config(), "--out", out, "--resume", "--set", "train.lr=0.5")
-    assert code == 2 and "another configuration: train.lr (run: 0.01, now: 0.5)" in stderr
+    assert run(capsys, "train", config(epochs=2), "--out", out, "--quiet")[0] == 0
+    (out / "notes.txt").write_text("from the first run")
     assert run(capsys, "train", config(), "--out", out, "--overwrite", "--quiet")[0] == 0
+    assert not (out / "notes.txt").exists() and len((out / "metrics.csv").read_text().splitlines()) == 4
 
 
 KILLER = """
@@ -141,32 +140,7 @@ def test_two_processes_under_torchrun_match_one(tmp_path, config, capsys):
     assert sum(not torch.equal(two[key], one[key]) for key in one) > len(one) // 2
 
 
-def test_a_shipped_config_is_found_by_name(tmp_path, capsys):
-    code, _, stderr = run(capsys, "train", "no_such_config", "--out", tmp_path / "r")
-    assert code == 2 and "not a shipped config" in stderr and "darcy_fno_small" in stderr
-
-
-@pytest.mark.parametrize("override, message", [
-    ("model.name=unet", "model.name: unknown model 'unet'"),
-    ("model.depth=3", "model.depth: unknown key"),
-    ("train.epochs=0", "train: epochs: must be >= 1, got 0"),
-    ("train.lr='fast'", "train.lr: expected float, got 'fast'"),
-    ("data.resolution=4", "data.train:"),
-    ("train.optimizer=sgdx", "train.optimizer: unknown optimizer 'sgdx'"),
-    ("data.input_frames=1", "data.input_frames: "),
-])
-def test_bad_configurations_are_one_line_errors_naming_the_key(tmp_path, config, capsys, override, message):
-    code, _, stderr = run(capsys, "train", config(), "--out", tmp_path / "r", "--set", override)
-    assert code == 2 and message in stderr.strip().splitlines()[-1] and "Traceback" not in stderr, stderr
-
-
-def test_a_malformed_config_and_a_directory_that_is_not_a_run(tmp_path, capsys):
-    bad = tmp_path / "bad.toml"
-    bad.write_text("[data\n")
-    code, _, stderr = run(capsys, "train", bad, "--out", tmp_path / "r")
-    assert code == 2 and "not valid TOML" in stderr
-    code, _, stderr = run(capsys, "eval", tmp_path, "--data", bad)
-    assert code == 2 and "is not a run directory" in stderr
+# bad configurations, data files and run directories: rows of tests/test_cli_faults.py
 
 
 def test_navier_stokes_frames_in_and_an_autoregressive_rollout_out(tmp_path, capsys):

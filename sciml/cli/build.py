@@ -184,7 +184,10 @@ def training_data(config: DataConfig, batch_size: int, seed: int, device: torch.
     if k is not None:
         _frames(config, problem, channels[1], path)
         problem, channels = None, (k, channels[1] - k)
-    norms = _streamed_normalizers(stream, config)
+    try:
+        norms = _streamed_normalizers(stream, config)
+    except DatasetError as err:
+        raise ConfigError(f"data.train: {err}") from None
     encode = norms["input_normalizer"]
 
     def read(index: Tensor) -> tuple[Tensor, Tensor]:

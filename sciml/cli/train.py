@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import pickle
 import shlex
 import shutil
 import sys
@@ -32,10 +33,10 @@ from sciml.cli.config import (
     shipped_configs,
 )
 from sciml.cli.setups import operator_setup, pinn_setup
-from sciml.data import UnitGaussianNormalizer
+from sciml.data import DatasetError, UnitGaussianNormalizer
 from sciml.metrics import evaluate_operator, predict
 from sciml.plot import error_vs_resolution, fields
-from sciml.train import NonFiniteLoss, Progress, RunDirectory, fit, set_rng_state
+from sciml.train import NonFiniteLoss, Progress, RunDirectory, fit, load_checkpoint, set_rng_state
 from sciml.train.distributed import rank_and_world, setup, teardown
 
 __all__ = ["add_commands"]
@@ -53,8 +54,9 @@ def _first_difference(a: dict, b: dict, prefix: str = "") -> str | None:
     return None
 
 
-def _prepare_directory(out: Path, config: RunConfig, resume: bool, overwrite: bool) -> None:
-    """Refuse to clobber a run unless asked; on resume, insist on the same configuration."""
+def _prepare_directory(out: Path, config: RunConfig, resume: bool, overwrite: bool) -> bool:
+    """Refuse to clobber a run unless asked; on resume, insist on the same configuration. Returns whether ``out``
+    holds a run to replace (once the new run is set up: a configuration or data error leaves the old one)."""
     holds_run = (out / "config.toml").exists()
     if resume:
         if not (holds_run and (out / "checkpoint.pt").exists()):
@@ -69,7 +71,8 @@ def _prepare_directory(out: Path, config: RunConfig, resume: bool, overwrite: bo
                                "--overwrite replaces it")
         if not holds_run:
             raise CommandError(f"--overwrite: {out} is not a run directory (no config.toml); not deleting it")
-        shutil.rmtree(out)
+        return True
+    return False
 
 
 def train(args: argparse.Namespace) -> int:
@@ -78,16 +81,16 @@ def train(args: argparse.Namespace) -> int:
     except ConfigError as err:
         raise CommandError(str(err)) from None
     out = Path(args.out)
-    _prepare_directory(out, config, args.resume, args.overwrite)
+    replace = _prepare_directory(out, config, args.resume, args.overwrite)
     device = setup(parse_device("train.device", config.train.device))
     rank, world = rank_and_world()
     try:
-        return _train(args, config, out, device, rank, world)
+        return _train(args, config, out, replace, device, rank, world)
     finally:
         teardown()
 
 
-def _train(args, config: RunConfig, out: Path, device: torch.device, rank: int, world: int) -> int:
+def _train(args, config: RunConfig, out: Path, replace: bool, device: torch.device, rank: int, world: int) -> int:
     torch.manual_seed(config.train.seed)
     dtype = torch.float64 if config.train.precision == "float64" else torch.float32
     try:
@@ -105,19 +108,25 @@ def _train(args, config: RunConfig, out: Path, device: torch.device, rank: int, 
     scheduler = build_scheduler(config.train, optimizer, len(setup.batches))
     progress, resume_step = None, None
     if args.resume:
-        state = torch.load(out / "checkpoint.pt", map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None:
-            scheduler.load_state_dict(state["scheduler"])
-        set_rng_state(state["rng"])
-        progress = Progress(**state["progress"])
+        state = _checkpoint(out, device, "; start over with --overwrite")
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            if scheduler is not None:
+                scheduler.load_state_dict(state["scheduler"])
+            set_rng_state(state["rng"])
+            progress = Progress(**state["progress"])
+        except (KeyError, RuntimeError, TypeError, ValueError) as err:
+            raise CommandError(f"{out / 'checkpoint.pt'} does not fit this run ({_first_sentence(err)}); "
+                               "start over with --overwrite") from None
         resume_step = progress.step
+    if replace and rank == 0:
+        shutil.rmtree(out)
     run = RunDirectory(out, resume_step) if rank == 0 else None
     if run is not None and not args.resume:
         run.write_config(config.to_dict())
     ddp = nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    if rank == 0:
+    if rank == 0 and not args.quiet:
         print(f"training {config.model['name']} ({sum(p.numel() for p in model.parameters())} parameters) on "
               f"{setup.description}", file=sys.stderr)
     try:
@@ -129,6 +138,8 @@ def _train(args, config: RunConfig, out: Path, device: torch.device, rank: int, 
         raise CommandError(f"{err}; stopped before the update ({out / 'checkpoint.pt'} holds the last saved step)", FAILED) from None
     except OSError as err:  # a full disk, an I/O error while writing the run
         raise CommandError(f"cannot write the run {out}: {err}; resume with --resume once it is fixed", FAILED) from None
+    except DatasetError as err:  # a damaged sample of a streamed training split
+        raise CommandError(f"data.train: {err}; resume with --resume once it is regenerated") from None
     except KeyboardInterrupt as err:
         command = shlex.join(["sciml", *[a for a in args.argv if a != "--overwrite"], *([] if args.resume else ["--resume"])])
         print(f"{args.prog}: interrupted; {out / 'checkpoint.pt'} holds the last saved step; resume with: {command}", file=sys.stderr)
@@ -148,7 +159,7 @@ def evaluate(args: argparse.Namespace) -> int:
         config = parse_config(tomllib.loads((run / "config.toml").read_text()))
     except (ConfigError, tomllib.TOMLDecodeError) as err:
         raise CommandError(f"{run / 'config.toml'}: {err}") from None
-    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
+    state = _checkpoint(run, torch.device("cpu"))
     if config.pinn is not None:
         return _evaluate_pinn(args, run, config, state)
     norms = {name: UnitGaussianNormalizer.from_state_dict(state[name]) if name in state else None
@@ -211,6 +222,20 @@ def _evaluate_pinn(args: argparse.Namespace, run: Path, config: RunConfig, state
     return 0
 
 
+def _checkpoint(run: Path, device: torch.device, advice: str = "") -> dict:
+    """The state dicts of ``run/checkpoint.pt`` (``weights_only``); a damaged file is a one-line error."""
+    path = run / "checkpoint.pt"
+    try:
+        return load_checkpoint(path, device)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError) as err:  # torch's reports of a torn or foreign file
+        raise CommandError(f"{path}: not a readable checkpoint ({_first_sentence(err)}){advice}") from None
+
+
+def _first_sentence(err: BaseException) -> str:
+    """The start of an error's message: torch's go on for lines of advice that do not apply here."""
+    return str(err).splitlines()[0].split(". ")[0] if str(err) else type(err).__name__
+
+
 def _resolution(text: str) -> int:
     try:
         value = int(text)
@@ -233,7 +258,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     tr.add_argument("--out", required=True, metavar="RUN_DIR", help="the run directory")
     tr.add_argument("--resume", action="store_true", help="continue the interrupted run in RUN_DIR")
     tr.add_argument("--overwrite", action="store_true", help="replace the run in RUN_DIR")
-    tr.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    tr.add_argument("--quiet", action="store_true", help="nothing on stderr but errors (no progress bar, no per-epoch lines)")
     tr.set_defaults(run=train)
 
     ev = commands.add_parser("eval", help="evaluate a run on a dataset, at its resolution and finer ones",

@@ -52,7 +52,7 @@ def write_config(tmp_path, data):
 
 
 def train(capsys, config, out, *extra):
-    code = main(["train", str(config), "--out", str(out), "--quiet", *extra])
+    code = main(["train", str(config), "--out", str(out), *extra])
     assert code in (0, 130), capsys.readouterr().err
     return code, capsys.readouterr()
 

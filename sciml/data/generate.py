@@ -283,7 +283,9 @@ class DatasetWriter:
         for key, x in zip(ARRAYS, arrays):
             f[key][start:stop] = x
         f["checksums"][start:stop] = [[sample_checksum(i, x[i - start]) for x in arrays] for i in range(start, stop)]
-        f.attrs["samples_done"] = stop
+        # in place: h5py's attrs[key] = value deletes the attribute and creates it anew, and a signal between the
+        # two would leave a file without its count (unreadable, not resumable)
+        f.attrs.modify("samples_done", stop)
         f.flush()
 
     def _seal(self, f: h5py.File) -> None:
@@ -292,7 +294,7 @@ class DatasetWriter:
             for _ in read_blocks(f, key, self.n, self.part):
                 pass
         os.fsync(f.id.get_vfd_handle())
-        f.attrs["complete"] = True
+        f.attrs.modify("complete", True)  # in place, as samples_done
         f.flush()
         os.ftruncate(f.id.get_vfd_handle(), f.id.get_filesize())  # the reserved space HDF5 did not use
         os.fsync(f.id.get_vfd_handle())

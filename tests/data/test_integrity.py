@@ -342,3 +342,18 @@ writer.run(lambda k: writer.samples_done == 4 and os.kill(os.getpid(), signal.SI
     generate_dataset(toy_problem(ndim=2), tmp_path / "straight.h5", **ARGS)
     for x, y in zip(arrays(path), arrays(tmp_path / "straight.h5")):
         assert np.array_equal(x, y)
+
+
+def test_the_count_and_the_completion_mark_survive_a_signal_between_hdf5_calls(tmp_path, toy_problem, monkeypatch):
+    """h5py's ``attrs[key] = value`` deletes an attribute and creates it anew; a SIGTERM in between (its handler runs
+    between the two calls) left a .part without ``samples_done``, which could not be read nor resumed. The writer
+    updates both attributes in place, so a signal finds the old value or the new one."""
+    real_delete = h5py.h5a.delete
+
+    def delete_then_signal(*args, **kwargs):
+        real_delete(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(h5py.h5a, "delete", delete_then_signal)
+    info = read_info(generate_dataset(toy_problem(), tmp_path / "d.h5", n=3, resolution=16, seed=0, chunk=1))
+    assert info.complete and info.samples_done == 3

@@ -160,6 +160,30 @@ def failing(method: str, exception: BaseException | signal.Signals, on_call: int
     return fault
 
 
+def signal_in_a_finalizer(sig: signal.Signals):
+    """In this process, with ``sig``'s handler running inside a finalizer during the second chunk: Python only prints
+    the exception a finalizer raises (seen with a weakref callback under load), and the command must stop all the same."""
+
+    class Finalized:
+        def __del__(self):
+            signal.getsignal(sig)(sig, None)
+
+    @contextlib.contextmanager
+    def fault(ctx: Context) -> Iterator[Run]:
+        original, calls = generate_module.DatasetWriter._chunk, []
+
+        def patched(self, *args):
+            calls.append(None)
+            if len(calls) == 2:
+                Finalized()  # dropped at once: __del__ runs the handler, whose exception goes to sys.unraisablehook
+            return original(self, *args)
+
+        ctx.monkeypatch.setattr(generate_module.DatasetWriter, "_chunk", patched)
+        yield _in_process
+
+    return fault
+
+
 def signal_at_import_of_torch(sig: signal.Signals):
     """A real ``sciml`` process that receives ``sig`` while it imports torch (start-up: the slow part)."""
     hook = f"""
@@ -305,6 +329,12 @@ ROWS = [
     Row("SIGINT during the run", new("{dir}/x.h5"), 130,
         "sciml generate: interrupted at 4/6 samples; {dir}/x.h5.part keeps them; " + resume_line(*new("{dir}/x.h5")),
         created=("x.h5.part",), fault=failing("_chunk", signal.SIGINT, on_call=3)),
+    Row("SIGINT swallowed by a finalizer", new("{dir}/x.h5"), 130,
+        "sciml generate: interrupted at 4/6 samples; {dir}/x.h5.part keeps them; " + resume_line(*new("{dir}/x.h5")),
+        created=("x.h5.part",), fault=signal_in_a_finalizer(signal.SIGINT)),
+    Row("SIGTERM swallowed by a finalizer", new("{dir}/x.h5"), 143,
+        "sciml generate: interrupted at 4/6 samples; {dir}/x.h5.part keeps them; " + resume_line(*new("{dir}/x.h5")),
+        created=("x.h5.part",), fault=signal_in_a_finalizer(signal.SIGTERM)),
     Row("Ctrl-C during start-up", ("info", "{dir}/d.h5"), 130, "sciml: interrupted", fault=signal_at_import_of_torch(signal.SIGINT)),
     Row("SIGTERM during start-up", new("{dir}/x.h5"), 143, "sciml: interrupted", fault=signal_at_import_of_torch(signal.SIGTERM)),
     # partial files that cannot be resumed

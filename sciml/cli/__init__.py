@@ -6,7 +6,8 @@ traceback; tracebacks are left for bugs. Each command module registers its subco
 
 Ctrl-C and SIGTERM stop every command the same way (exit status 130 and 143), start-up included:
 this module imports little (milliseconds), and the command modules, which import torch (seconds),
-only once the handlers are installed. A reader of stdout that goes away (``sciml info FILE | head
+only once the handlers are installed. An interrupt that lands in a finalizer, where Python only
+prints it, is raised again by the command's next progress report. A reader of stdout that goes away (``sciml info FILE | head
 -1``) ends the command quietly.
 """
 
@@ -19,7 +20,7 @@ import sys
 import warnings
 
 import sciml
-from sciml.cli.common import BROKEN_PIPE, USAGE, CommandError, Parser, interrupted_status, terminate
+from sciml.cli.common import BROKEN_PIPE, USAGE, CommandError, Parser, forget_interrupts, interrupt, interrupted_status
 
 __all__ = ["CommandError", "main"]
 
@@ -43,7 +44,15 @@ def _parser() -> Parser:
 def main(argv: list[str] | None = None) -> int:
     """Run ``sciml`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    previous = signal.signal(signal.SIGTERM, terminate)
+    forget_interrupts()
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous_hook = sys.unraisablehook
+
+    def quiet_interrupts(unraisable) -> None:  # a finalizer swallowed an interrupt: check_interrupted raises it again
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            previous_hook(unraisable)
+
+    sys.unraisablehook = quiet_interrupts
     try:
         return _run(argv)
     except KeyboardInterrupt as err:  # outside a command's own handling: start-up, parsing
@@ -54,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return BROKEN_PIPE
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = previous_hook
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _show_warning(prog: str, message: Warning | str, *_: object, **__: object) -> None:

@@ -30,9 +30,31 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the program is, like Ctrl-C's ``KeyboardInterrupt``: a command stops the same way on both."""
 
 
-def terminate(signum: int, frame: object) -> None:
-    """The SIGTERM handler of :func:`sciml.cli.main`."""
-    raise Terminated
+#: the interrupts received by the running command (:func:`interrupt`), for :func:`check_interrupted`
+_received: list[KeyboardInterrupt] = []
+
+
+def interrupt(signum: int, frame: object) -> None:
+    """The SIGINT and SIGTERM handler of :func:`sciml.cli.main`: raise where the program is, and remember it.
+
+    Python runs the handler wherever the program is, also inside a finalizer or a weakref callback,
+    whose exceptions it only prints ("Exception ignored in ..."); the command would then run on.
+    Remembered, the interrupt is raised again by the next :func:`check_interrupted`.
+    """
+    err = Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+    _received.append(err)
+    raise err
+
+
+def check_interrupted() -> None:
+    """Raise the interrupt this command received, if any: for long loops, in case a finalizer swallowed it."""
+    if _received:
+        raise _received[-1]
+
+
+def forget_interrupts() -> None:
+    """A new command starts with no interrupt received."""
+    _received.clear()
 
 
 def interrupted_status(err: KeyboardInterrupt) -> int:

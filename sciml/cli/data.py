@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from sciml.cli.common import FAILED, CommandError, device, int_at_least, interrupted_status
+from sciml.cli.common import FAILED, CommandError, check_interrupted, device, int_at_least, interrupted_status
 from sciml.data import (
     DatasetError,
     DatasetInfo,
@@ -96,11 +96,13 @@ def generation_progress(writer: DatasetWriter, desc: str) -> Iterator[Callable[[
 
     def chunk_done(k: int) -> None:
         nonlocal bar
+        check_interrupted()
         if bar is None:
             bar = tqdm(total=writer.n, initial=writer.samples_done, unit="sample", desc=desc, file=sys.stderr)
         advance(writer.samples_done)
 
     def step(done: int, total: int) -> None:
+        check_interrupted()
         if bar is not None:
             chunk = min(writer.chunk, writer.n - writer.samples_done)
             bar.set_postfix_str(f"step {done}/{total}", refresh=False)

@@ -179,30 +179,13 @@ class RecipeLoss(OperatorObjective):
 
     ``H1Loss(d=2)`` is the relative H1 error with periodic central differences and ``h = 1 / n``,
     which is :func:`sciml.losses.relative_h1` with ``FiniteDiff`` on a periodic grid (checked at
-    start-up); the Trainer sums it over the batch, ``fit`` takes the mean. ``normalized`` and
-    ``periodic`` switch its two parts apart (both off: sciml's ``"h1"`` data term).
+    start-up); the Trainer sums it over the batch, ``fit`` takes the mean.
     """
-
-    normalized, periodic = True, True
 
     def __call__(self, model: nn.Module, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
         a, u = batch
-        prediction = model(a) if self.normalized else self.output_normalizer.decode(model(a))
-        target = self.output_normalizer.encode(u) if self.normalized else u
-        grid = Grid.uniform(u.shape[-1], u.ndim - 2, periodic=True) if self.periodic else self.grid
-        return {"data": relative_h1(prediction, target, FiniteDiff(grid, order=2))}
-
-
-class NormalizedLoss(RecipeLoss):
-    """sciml's ``"h1"`` term (one-sided differences at the nodal grid's ends) on normalized outputs."""
-
-    periodic = False
-
-
-class PeriodicLoss(RecipeLoss):
-    """``H1Loss``'s periodic differences (``h = 1 / n``) on decoded outputs, as sciml's term is."""
-
-    normalized = False
+        periodic = FiniteDiff(Grid.uniform(u.shape[-1], u.ndim - 2, periodic=True), order=2)
+        return {"data": relative_h1(model(a), self.output_normalizer.encode(u), periodic)}
 
 
 class InOrder:
@@ -263,11 +246,7 @@ CHANGES = {
     **SINGLE,
     "complex moment + loss": combined("complex moment + loss", SINGLE["complex moment"], SINGLE["loss"]),
     "all": combined("all", *SINGLE.values()),
-    # the two halves of "loss", not run by default
-    "loss: normalized": Change("loss: normalized", objective=NormalizedLoss),
-    "loss: periodic": Change("loss: periodic", objective=PeriodicLoss),
 }
-DEFAULT_CHANGES = (*SINGLE, "complex moment + loss", "all")
 
 
 @contextlib.contextmanager
@@ -415,16 +394,20 @@ def main() -> None:
     parser.add_argument("--json", metavar="PATH", help="write one flat JSON object of all numbers")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per run (default 2 quick, 3 full)")
     parser.add_argument("--changes", default=None,
-                        help=f"comma-separated changes to run (default: none quick, else {', '.join(DEFAULT_CHANGES)}; "
-                             f"also: {', '.join(c for c in CHANGES if c not in DEFAULT_CHANGES)}; '' for none)")
+                        help=f"comma-separated changes to run (of {', '.join(CHANGES)}; default: none quick, all full)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1, as train_speed.py)")
     parser.add_argument("--cache", default=None, help="where sciml train caches the generated data (default: sciml's)")
     args = parser.parse_args()
+    if (args.seeds is not None and args.seeds < 1) or args.threads < 1:
+        parser.error(f"--seeds and --threads must be >= 1, got {args.seeds} and {args.threads}")
     torch.set_num_threads(args.threads)
     recipe = dataclasses.replace(RECIPE, n_train=250) if args.quick else RECIPE
     seeds = range(args.seeds or (2 if args.quick else 3))
-    names = args.changes if args.changes is not None else "" if args.quick else ",".join(DEFAULT_CHANGES)
-    changes = [CHANGES[name.strip()] for name in names.split(",") if name.strip()]
+    names = [n.strip() for n in (args.changes if args.changes is not None else "" if args.quick else ",".join(CHANGES)).split(",")]
+    unknown = [n for n in names if n and n not in CHANGES]
+    if unknown:
+        parser.error(f"--changes: unknown change {unknown[0]!r} (known: {', '.join(CHANGES)})")
+    changes = [CHANGES[n] for n in names if n]
     started = time.perf_counter()
     flat = header(n_train=recipe.n_train, seeds=len(seeds), epochs=recipe.epochs)
     flat.update(check_prototypes(torch.Generator().manual_seed(0)))

@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 import sciml.data.generate as generate_module
+import sciml.train.objective as objective_module
 from cli_fault_setups import (
     attribute,
     config_and_damaged_data,
@@ -161,7 +162,8 @@ def failing(method: str, exception: BaseException | signal.Signals, on_call: int
 
 
 def signal_in_a_finalizer(sig: signal.Signals):
-    """In this process, with ``sig``'s handler running inside a finalizer during the second chunk: Python only prints
+    """In this process, with ``sig``'s handler running inside a finalizer during the second chunk (of a generation) or
+    training step: Python only prints
     the exception a finalizer raises (seen with a weakref callback under load), and the command must stop all the same."""
 
     class Finalized:
@@ -170,7 +172,12 @@ def signal_in_a_finalizer(sig: signal.Signals):
 
     @contextlib.contextmanager
     def fault(ctx: Context) -> Iterator[Run]:
-        original, calls = generate_module.DatasetWriter._chunk, []
+        for cls, method in ((generate_module.DatasetWriter, "_chunk"), (objective_module.OperatorObjective, "__call__")):
+            ctx.monkeypatch.setattr(cls, method, finalizer_on_second_call(getattr(cls, method)))
+        yield _in_process
+
+    def finalizer_on_second_call(original: Callable) -> Callable:
+        calls = []
 
         def patched(self, *args):
             calls.append(None)
@@ -178,8 +185,7 @@ def signal_in_a_finalizer(sig: signal.Signals):
                 Finalized()  # dropped at once: __del__ runs the handler, whose exception goes to sys.unraisablehook
             return original(self, *args)
 
-        ctx.monkeypatch.setattr(generate_module.DatasetWriter, "_chunk", patched)
-        yield _in_process
+        return patched
 
     return fault
 
@@ -335,6 +341,11 @@ ROWS = [
     Row("SIGTERM swallowed by a finalizer", new("{dir}/x.h5"), 143,
         "sciml generate: interrupted at 4/6 samples; {dir}/x.h5.part keeps them; " + resume_line(*new("{dir}/x.h5")),
         created=("x.h5.part",), fault=signal_in_a_finalizer(signal.SIGTERM)),
+    Row("train SIGTERM swallowed by a finalizer", train_args("--set", "train.epochs=3"), 143,
+        "sciml train: interrupted; {dir}/run/checkpoint.pt holds the last saved step; resume with: sciml "
+        + " ".join(train_args("--set", "train.epochs=3", "--resume")),
+        created=("run", "run/checkpoint.pt", "run/config.toml", *TENSORBOARD_EVENTS, "run/metrics.csv", "run/plots",
+                 "run/plots/loss.png"), setup=config_and_data, fault=signal_in_a_finalizer(signal.SIGTERM)),
     Row("Ctrl-C during start-up", ("info", "{dir}/d.h5"), 130, "sciml: interrupted", fault=signal_at_import_of_torch(signal.SIGINT)),
     Row("SIGTERM during start-up", new("{dir}/x.h5"), 143, "sciml: interrupted", fault=signal_at_import_of_torch(signal.SIGTERM)),
     # partial files that cannot be resumed

@@ -22,7 +22,7 @@ from sciml.cli.build import (
     build_scheduler,
     load_split,
 )
-from sciml.cli.common import FAILED, CommandError, interrupted_status
+from sciml.cli.common import FAILED, CommandError, check_interrupted, interrupted_status
 from sciml.cli.common import device as parse_device
 from sciml.cli.config import (
     ConfigError,
@@ -101,7 +101,7 @@ def _train(args, config: RunConfig, out: Path, replace: bool, device: torch.devi
             setup = operator_setup(config, device, dtype, rank, world)
         else:
             setup = pinn_setup(config, device, dtype)
-        optimizer = build_optimizer(config.train, list(setup.model.parameters()), setup.terms)
+        optimizer = build_optimizer(config.train, list(setup.model.parameters()), setup.terms, setup.optimizer_args)
     except (ConfigError, ValueError, TypeError) as err:
         raise CommandError(str(err)) from None
     model = setup.model
@@ -129,8 +129,13 @@ def _train(args, config: RunConfig, out: Path, replace: bool, device: torch.devi
     if rank == 0 and not args.quiet:
         print(f"training {config.model['name']} ({sum(p.numel() for p in model.parameters())} parameters) on "
               f"{setup.description}", file=sys.stderr)
+
+    def objective(model: nn.Module, batch) -> dict:
+        check_interrupted()  # each step: an interrupt a finalizer swallowed stops the run too
+        return setup.objective(model, batch)
+
     try:
-        progress = fit(ddp, optimizer, setup.objective, setup.batches, config.train.epochs, scheduler=scheduler,
+        progress = fit(ddp, optimizer, objective, setup.batches, config.train.epochs, scheduler=scheduler,
                        evaluate=setup.evaluate, eval_every=config.train.eval_every, run=run,
                        checkpoint_every=config.train.checkpoint_every, extra_state=setup.extra_state,
                        precision=config.train.precision, progress=progress, show_progress=not args.quiet)

@@ -5,7 +5,8 @@ models and the built-in problems, and nothing in the core imports it (tests/test
 """
 
 from sciml.models import FNO, LSM, TFNO, GalerkinTransformer
-from sciml.optim import LBFGS, SGD, Adam, AdamW, ConFIG, MConFIG, MultiAdam, NaturalGradient
+from sciml.nn import FourierExpansion
+from sciml.optim import LBFGS, SGD, Adam, AdamW, ConFIG, MConFIG, MultiAdam, NaturalGradient, PreconditionedGD
 from sciml.pinn import PINN
 from sciml.problems import Burgers, Darcy, NavierStokes, Poisson
 
@@ -22,7 +23,11 @@ MODELS = {
     "galerkin_transformer": GalerkinTransformer,
     "lsm": LSM,
     "pinn": PINN,
+    "fourier_expansion": FourierExpansion,
 }
+
+# models of points (x -> u(x)), trained in a [pinn] section; the others map fields on grids
+POINT_MODELS = ("pinn", "fourier_expansion")
 
 OPTIMIZERS = {
     "adam": Adam,
@@ -33,4 +38,5 @@ OPTIMIZERS = {
     "mconfig": MConFIG,
     "multiadam": MultiAdam,
     "natgrad": NaturalGradient,
+    "opgd": PreconditionedGD,
 }

@@ -12,6 +12,7 @@ import json
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import h5py
 import torch
@@ -31,7 +32,7 @@ from sciml.data.generate import available_memory
 from sciml.data.readers import ReaderError, read_pairs
 from sciml.models.autoregressive import Autoregressive
 from sciml.problem import AbstractEvolutionProblem, AbstractProblem
-from sciml.registry import MODELS, OPTIMIZERS, PROBLEMS
+from sciml.registry import MODELS, OPTIMIZERS, POINT_MODELS, PROBLEMS
 from sciml.spectral import Grid
 from sciml.train import AbstractBatches, Batches, StreamedBatches
 from sciml.train.distributed import rank_and_world
@@ -253,6 +254,8 @@ def build_model(table: dict, in_channels: int, out_channels: int, seed: int) -> 
     name = table["name"]
     if name not in MODELS:
         raise ConfigError(f"model.name: unknown model {name!r} (known: {', '.join(MODELS)})")
+    if name in POINT_MODELS:
+        raise ConfigError(f"model.name: {name} is a model of points, trained in a [pinn] section, not on [data]")
     arguments = {k: v for k, v in table.items() if k not in ("name", "rollout_step")}
     step = table.get("rollout_step")
     if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 1 or out_channels % step):
@@ -263,17 +266,23 @@ def build_model(table: dict, in_channels: int, out_channels: int, seed: int) -> 
     return model if step is None else Autoregressive(model, in_channels, step, out_channels)
 
 
-def build_optimizer(config: TrainConfig, parameters: list[nn.Parameter], terms: tuple[str, ...]) -> torch.optim.Optimizer:
-    """``OPTIMIZERS[config.optimizer]`` over ``terms`` with the configured learning rate, weight decay and clipping."""
+def build_optimizer(config: TrainConfig, parameters: list[nn.Parameter], terms: tuple[str, ...],
+                    fixed: dict[str, Any] | None = None) -> torch.optim.Optimizer:
+    """``OPTIMIZERS[config.optimizer]`` over ``terms`` with the configured learning rate, weight decay and clipping,
+    and the arguments the setup derives from its model (``fixed``: opgd's preconditioner)."""
     if config.optimizer not in OPTIMIZERS:
         raise ConfigError(f"train.optimizer: unknown optimizer {config.optimizer!r} (known: {', '.join(OPTIMIZERS)})")
+    fixed = {"params": parameters, "terms": terms, **(fixed or {})}
+    if config.optimizer == "opgd" and "preconditioner" not in fixed:
+        raise ConfigError("train.optimizer: opgd preconditions a PDE operator on a model linear in its parameters: "
+                          "a [pinn] Poisson problem with model.name = 'fourier_expansion'")
     table = {"lr": config.lr}
     if config.weight_decay:
         table["weight_decay"] = config.weight_decay
     if config.grad_clip is not None:
         table["grad_clip"] = config.grad_clip
     try:
-        return build_from_signature(OPTIMIZERS[config.optimizer], table, "train", {"params": parameters, "terms": terms})
+        return build_from_signature(OPTIMIZERS[config.optimizer], table, "train", fixed)
     except ConfigError as err:
         raise ConfigError(f"{err} (optimizer {config.optimizer!r})") from None
 

@@ -20,7 +20,8 @@ from sciml.cli.config import ConfigError, RunConfig, build_from_signature
 from sciml.domain import unit_samples
 from sciml.losses import relative_lp
 from sciml.metrics import evaluate_operator, predict
-from sciml.optim import Residual
+from sciml.nn import FourierExpansion
+from sciml.optim import Residual, operator_preconditioner
 from sciml.pinn import Collocation, HardConstraint, PINNObjective
 from sciml.pinn import predict as predict_points
 from sciml.plot import fields
@@ -46,6 +47,7 @@ class Setup:
     description: str
     figures: Callable[[Path], None]
     report: Callable[[], dict[str, float]] | None = None
+    optimizer_args: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def operator_setup(config: RunConfig, device: torch.device, dtype: torch.dtype, rank: int, world: int) -> Setup:
@@ -109,10 +111,6 @@ def _weighted(objective: PINNObjective, weights: dict[str, float]) -> Callable[[
 def pinn_setup(config: RunConfig, device: torch.device, dtype: torch.dtype) -> Setup:
     """A PINN on the ``[pinn]`` problem: collocation batches, the residual and condition terms, the error
     against the exact solution at a fixed Sobol set of the domain."""
-    if config.train.optimizer == "opgd":
-        raise ConfigError("train.optimizer: opgd (operator-preconditioned descent) needs a model linear in its parameters "
-                          "and its operator's symbol (sciml.nn.FourierExpansion with sciml.optim.operator_preconditioner), "
-                          "which sciml train does not build: run it from Python (docs/optim.md), or pick natgrad for a PINN")
     pinn, problem = config.pinn, pinn_problem(config)
     if not problem.has_exact_solution:
         raise ConfigError(f"pinn: {problem.name} with these parameters has no exact solution to measure a PINN against")
@@ -123,12 +121,21 @@ def pinn_setup(config: RunConfig, device: torch.device, dtype: torch.dtype) -> S
     unknown = sorted(set(config.loss.weights) - set(objective.terms))
     if unknown:
         raise ConfigError(f"loss.weights.{unknown[0]}: not a term of this PINN (terms: {', '.join(objective.terms)})")
-    if config.model["name"] not in MODELS:
-        raise ConfigError(f"model.name: unknown model {config.model['name']!r} (known: {', '.join(MODELS)})")
-    fixed = {"domain": problem.domain, "out_features": problem.point_channels, "constraint": constraint,
-             "generator": torch.Generator().manual_seed(config.train.seed)}
-    model = build_from_signature(MODELS[config.model["name"]], {k: v for k, v in config.model.items() if k != "name"},
+    name = config.model["name"]
+    if name not in MODELS:
+        raise ConfigError(f"model.name: unknown model {name!r} (known: {', '.join(MODELS)})")
+    generator = torch.Generator().manual_seed(config.train.seed)
+    if name == "fourier_expansion":
+        fixed = {"dim": problem.domain.dim, "out_channels": problem.point_channels, "length": _box_side(problem, pinn),
+                 "generator": generator}
+    else:
+        fixed = {"domain": problem.domain, "out_features": problem.point_channels, "constraint": constraint,
+                 "generator": generator}
+    model = build_from_signature(MODELS[name], {k: v for k, v in config.model.items() if k != "name"},
                                  "model", fixed).to(device, dtype)
+    optimizer_args = {}
+    if config.train.optimizer == "opgd":
+        optimizer_args["preconditioner"] = _laplacian_preconditioner(problem, model, config.loss.weights.get("bc", 1.0))
     batches = Collocation(problem, pinn.n_interior, pinn.n_condition, conditions=kept, method=pinn.method,
                           steps_per_epoch=pinn.steps_per_epoch, resample=pinn.resample, seed=config.train.seed,
                           dtype=dtype, device=device)
@@ -159,4 +166,25 @@ def pinn_setup(config: RunConfig, device: torch.device, dtype: torch.dtype) -> S
 
     description = f"{problem.name} ({pinn.n_interior} interior points, {pinn.n_condition} per condition {', '.join(kept) or '(none)'})"
     return Setup(model, _weighted(objective, config.loss.weights), objective.terms, batches, evaluate, {}, description,
-                 figures, report)
+                 figures, report, optimizer_args)
+
+
+def _box_side(problem: AbstractProblem, pinn: Any) -> float:
+    """``L`` of a steady problem on the box ``[0, L]^d``: the only domain a :class:`FourierExpansion` spans."""
+    low, high = problem.domain.bounds(torch.float64)
+    if problem.domain.columns != problem.domain.dim or low.abs().max() > 0 or (high - high[0]).abs().max() > 0:
+        raise ConfigError(f"model.name: fourier_expansion needs a steady problem on a box [0, L]^d, and {problem.name} "
+                          f"has the domain {problem.domain}")
+    if pinn.hard_constraint:
+        raise ConfigError("pinn.hard_constraint: a fourier_expansion has no output transform; its boundary term is a loss term")
+    return high[0].item()
+
+
+def _laplacian_preconditioner(problem: AbstractProblem, model: nn.Module, boundary_weight: float) -> torch.Tensor:
+    """opgd's diagonal ``P`` for Poisson's ``-Laplacian`` on the Fourier modes of ``model``, in its parameters' order."""
+    if not isinstance(model, FourierExpansion) or problem.name != "poisson":
+        raise ConfigError("train.optimizer: opgd (operator-preconditioned descent) preconditions the Laplacian on a model "
+                          "linear in its parameters: a [pinn] Poisson problem with model.name = 'fourier_expansion' "
+                          f"(got {problem.name} with {type(model).__name__}); natgrad serves every PINN")
+    diagonal = operator_preconditioner(model.laplacian_symbol(), boundary_weight)  # (F,)
+    return diagonal.repeat_interleave(model.weight.shape[1])  # weight (F, C), flattened feature-major

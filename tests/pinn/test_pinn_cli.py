@@ -1,5 +1,6 @@
-"""sciml train with the preconditioned optimizers: natgrad from a config reaches what the library reaches,
-opgd is a one-line error naming the models it needs."""
+"""sciml train with the preconditioned optimizers: natgrad from a config reaches what the library reaches;
+opgd on a Fourier expansion of Poisson converges where plain gradient descent crawls, and is a one-line error
+on a model it cannot precondition."""
 
 import json
 
@@ -43,9 +44,54 @@ def test_natgrad_from_a_config_solves_poisson_1d(tmp_path, capsys):
     assert json.loads((tmp_path / "m.json").read_text())["rel_l2"] < 1e-3
 
 
-def test_opgd_in_a_config_is_a_one_line_error(tmp_path, capsys):
-    cfg = tmp_path / "pinn.toml"
-    cfg.write_text(CONFIG.format(optimizer="opgd"))
+EXPANSION = """
+[pinn]
+problem = "poisson"
+classic = true
+params = {{ exact_amplitudes = [0.0, 1.0] }}
+n_interior = 400
+n_condition = 40
+steps_per_epoch = 50
+resample = false
+eval_points = 1024
+
+[model]
+name = "fourier_expansion"
+modes = 3
+
+[train]
+epochs = 2
+batch_size = 1
+optimizer = "{optimizer}"
+lr = {lr}
+precision = "float64"
+"""
+
+
+@pytest.mark.parametrize("optimizer, lr, bound", [("opgd", 0.5, (0, 1e-12)), ("sgd", 2e-6, (0.1, 1.0))])
+def test_opgd_from_a_config_solves_poisson_where_plain_descent_crawls(tmp_path, capsys, optimizer, lr, bound):
+    """u = sin(2 pi x) sin(2 pi y) in the span of 3 modes per axis (49 features): the loss is a quadratic whose
+    Hessian has condition number ~ (2 pi 3 sqrt 2)^4 / (2 pi)^4 ~ 300 on the modes the operator sees. Preconditioned
+    by the Laplacian's symbol, 100 steps reach round-off; plain descent at a step it survives (1e-5 diverges)
+    has not reached 10% in the same 100 steps."""
+    cfg = tmp_path / "expansion.toml"
+    cfg.write_text(EXPANSION.format(optimizer=optimizer, lr=lr))
+    assert main(["train", str(cfg), "--out", str(tmp_path / "run"), "--quiet"]) == 0, capsys.readouterr().err
+    assert main(["eval", str(tmp_path / "run"), "--json", str(tmp_path / "m.json")]) == 0
+    assert bound[0] < json.loads((tmp_path / "m.json").read_text())["rel_l2"] < bound[1]
+
+
+@pytest.mark.parametrize("model, data, message", [
+    ('name = "pinn"\nhidden_features = 16\nn_layers = 2', False, "model.name = 'fourier_expansion'"),
+    ('name = "fourier_expansion"\nmodes = 2', True, "fourier_expansion is a model of points, trained in a [pinn] section"),
+])
+def test_opgd_and_the_expansion_out_of_place_are_one_line_errors(tmp_path, capsys, model, data, message):
+    cfg = tmp_path / "bad.toml"
+    text = CONFIG.format(optimizer="opgd").replace('name = "pinn"\nhidden_features = 16\nn_layers = 2', model)
+    if data:  # an operator run: [data] instead of [pinn]
+        text = '[data]\ntrain = {problem = "darcy", n = 4, resolution = 9, seed = 0}\ntest = {problem = "darcy", n = 2, resolution = 9, seed = 1}\n' + text[text.index("[model]"):]
+    cfg.write_text(text)
     assert main(["train", str(cfg), "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err.strip()
-    assert "train.optimizer: opgd" in err and "FourierExpansion" in err and len(err.splitlines()) == 1, err
+    assert message in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "run").exists()

@@ -204,7 +204,7 @@ class LossConfig:
     Operator learning: ``data`` is the data term's norm, ``"l2"`` or ``"h1"`` (per-sample relative, as
     the FNO papers and neuraloperator define them), and ``weights`` gives ``data`` and ``pde`` (the mean
     square of the problem's residual on the prediction, :meth:`~sciml.problem.AbstractProblem.solution_residual`,
-    the physics-informed operator loss); a term of weight 0 is not computed. A PINN's terms are
+    the physics-informed operator loss); ``data`` weighs 1 unless given, a term of weight 0 is not computed. A PINN's terms are
     ``pde`` and the problem's conditions (``bc``, ``ic``, ...); unnamed ones weigh 1. Weights scale the
     terms themselves, so every optimizer sees them, multi-objective ones included.
     """
@@ -329,6 +329,8 @@ def parse_config(table: dict) -> RunConfig:
             raise ConfigError("loss.data: a PINN has no data norm to choose (its terms are the residual and the conditions)")
         loss.setdefault("weights", {})
         loss["weights"] = {"pde": 1.0, **loss["weights"]} if not loss["weights"] else loss["weights"]
+    elif isinstance(loss.get("weights", {}), dict):  # the data term weighs 1 unless given (0: physics alone)
+        loss["weights"] = {"data": 1.0, **loss.get("weights", {})}
     loss = convert(LossConfig, loss, "loss")
     if data is not None:
         unknown = sorted(set(loss.weights) - {"data", "pde"})

@@ -110,7 +110,7 @@ sys.exit(main(sys.argv[1:]))
 def test_a_physics_informed_fno_under_config_lowers_both_terms_every_epoch(tmp_path, config, capsys):
     """PINO with ConFIG: the data term (its weight 1 by default) and Darcy's residual on the prediction as two
     named terms; ConFIG's update has a positive cosine with each term's gradient, so neither term's epoch mean
-    rises (Adam on the data term alone leaves the residual term untrained)."""
+    rises."""
     out = tmp_path / "pino"
     code, _, stderr = run(capsys, "train", config(epochs=6), "--out", out, "--quiet",
                           "--set", "loss.weights.pde=1.0", "--set", 'train.optimizer="config"')

@@ -13,12 +13,19 @@ import math
 import time
 
 import torch
+from sciml.problems import Poisson
 
 from sciml.nn import FourierExpansion
-from sciml.optim import Adam, NaturalGradient, PreconditionedGD, condition_number, operator_preconditioner, residual_jacobian
+from sciml.optim import (
+    Adam,
+    NaturalGradient,
+    PreconditionedGD,
+    condition_number,
+    operator_preconditioner,
+    residual_jacobian,
+)
 from sciml.pinn import PINN, Collocation, PINNObjective, relative_l2
 from sciml.problem import AbstractProblem
-from sciml.problems import Poisson
 
 
 @dataclasses.dataclass(frozen=True)

@@ -94,8 +94,8 @@ class Budget:
 
 
 FULL = Budget(steps=2000, seeds=3, hidden=50, layers=6, poisson_points=(1000, 200), burgers_points=(2000, 100),
-              natgrad=Natgrad(steps=200, seconds=120, poisson5d=((64,), (2000, 500)), burgers=((20, 20, 20), (2000, 200)),
-                              burgers_seconds=600, opgd_modes=8, opgd_steps=100))
+              natgrad=Natgrad(steps=1000, seconds=60, poisson5d=((64,), (2000, 500)), burgers=((20, 20, 20), (2000, 200)),
+                              burgers_seconds=300, opgd_modes=8, opgd_steps=100))
 QUICK = Budget(steps=150, seeds=2, hidden=20, layers=4, poisson_points=(300, 100), burgers_points=(500, 50),
                natgrad=Natgrad(steps=10, seconds=20, poisson5d=((16,), (200, 100)), burgers=((10, 10), (200, 50)),
                                burgers_seconds=20, opgd_modes=2, opgd_steps=20))

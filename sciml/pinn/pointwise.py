@@ -26,7 +26,7 @@ from sciml.problem import AbstractProblem
 with warnings.catch_warnings():  # forward-mode AD scripts torch's jvp decompositions on first use, and torch
     # 2.13 warns there that torch.jit.script is deprecated: loaded here once, that warning of torch's own silenced
     warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=DeprecationWarning)
-    import torch._decomp.decompositions_for_jvp  # noqa: F401
+    import torch._decomp.decompositions_for_jvp
 
 __all__ = ["PointDiff", "condition_pointwise", "data_pointwise", "pde_pointwise"]
 

@@ -265,7 +265,7 @@ def applied(change: Change | None, seed: int, recipe: Recipe):
         pairs.update(id(w) for w in spectral_weights(model))
         return model
 
-    def build_optimizer(config, parameters, terms):
+    def build_optimizer(config, parameters, terms, fixed=None):  # fixed: arguments only opgd takes
         return SciMLPairedAdamW(parameters, terms, pairs=[p for p in parameters if id(p) in pairs], lr=config.lr,
                                 weight_decay=config.weight_decay)
 

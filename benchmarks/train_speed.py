@@ -12,11 +12,12 @@ a cosine schedule, the relative H1 loss on decoded outputs, an output normalizer
 Sides (all four in ``--quick`` too):
 
 ``sciml train``
-    ``sciml.cli.main(["train", CONFIG, "--out", RUN, "--quiet"])`` runs for real. Two names are
-    wrapped, neither changing what it computes: ``fit`` in :mod:`sciml.cli.train`, which copies the
-    freshly built model for the other sides and hands the real ``fit`` its arguments, the batches
-    behind a proxy that, at the first batch of each epoch, runs the other sides' epoch and marks
-    sciml's epoch boundaries; ``RunDirectory.save_checkpoint``, to time the checkpoints. An epoch
+    ``sciml.cli.main(["train", CONFIG, "--out", RUN, "--quiet"])`` runs for real. Three names are
+    wrapped, none changing what it computes: in :mod:`sciml.cli.train`, ``operator_setup``, to keep
+    the objective it builds for the other sides; ``fit``, which copies the freshly built model for
+    the other sides and hands the real ``fit`` its arguments, the batches behind a proxy that, at the
+    first batch of each epoch, runs the other sides' epoch and marks sciml's epoch boundaries;
+    ``RunDirectory.save_checkpoint``, to time the checkpoints. An epoch
     of sciml's is everything from its first batch to its next epoch's first batch: the steps, the
     metrics row, the checkpoint ``fit`` writes at every epoch's end, the progress bar (``--quiet``:
     built, not drawn). Evaluation falls on the last epoch only (``eval_every`` = epochs), which is
@@ -247,7 +248,8 @@ class EpochClock:
 def timed_sciml_train(config: Path, out: Path, recipe: Recipe, timed: int, attribution: bool) -> EpochClock:
     """Run ``sciml train`` with the other sides' epochs interleaved (see :class:`EpochClock`); return the clock."""
     clock = EpochClock(timed, profile=attribution)
-    real_fit, real_save = cli_train.fit, RunDirectory.save_checkpoint
+    real_setup, real_fit, real_save = cli_train.operator_setup, cli_train.fit, RunDirectory.save_checkpoint
+    built = {}
 
     class ClockedBatches:
         """sciml train's batches, with the clock's hook at the first batch of each epoch."""
@@ -262,9 +264,14 @@ def timed_sciml_train(config: Path, out: Path, recipe: Recipe, timed: int, attri
             clock.at_epoch_start(epoch)
             yield from self.batches.epoch(epoch, start)
 
+    def operator_setup(*args, **kwargs):
+        built["setup"] = real_setup(*args, **kwargs)  # its objective: the OperatorObjective fit's closure calls
+        return built["setup"]
+
     def fit(model, optimizer, objective, batches, epochs, **kwargs):
         hyper = {"lr": optimizer.defaults["lr"], "weight_decay": optimizer.defaults["weight_decay"]}
-        clock.sides.update(build_sides(model, hyper, objective, batches, epochs, recipe, attribution))
+        sides = build_sides(model, hyper, built["setup"].objective, batches, epochs, recipe, attribution)
+        clock.sides.update(sides)
         return real_fit(model, optimizer, objective, ClockedBatches(batches), epochs, **kwargs)
 
     def save_checkpoint(self, state):
@@ -272,7 +279,8 @@ def timed_sciml_train(config: Path, out: Path, recipe: Recipe, timed: int, attri
         real_save(self, state)
         clock.checkpoint_s[clock.epoch] = clock.checkpoint_s.get(clock.epoch, 0.0) + time.perf_counter() - start
 
-    with mock.patch.object(cli_train, "fit", fit), mock.patch.object(RunDirectory, "save_checkpoint", save_checkpoint):
+    with (mock.patch.object(cli_train, "operator_setup", operator_setup), mock.patch.object(cli_train, "fit", fit),
+          mock.patch.object(RunDirectory, "save_checkpoint", save_checkpoint)):
         run_sciml_train(config, out)
     return clock
 

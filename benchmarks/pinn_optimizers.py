@@ -190,6 +190,8 @@ def preconditioned_rows(budget: Budget, flat: dict, json_path: str | None) -> No
     limit = max(run.cpu_seconds for run in natgrad)
     adam = [pre.adam(poisson, square, (32,), seed, 10**9, limit, test, exact) for seed in range(budget.seeds)]
     record("poisson2d_engd", "adam", run_row(adam))
+    flat["poisson2d_natgrad_time_to_1e-4_cpu_seconds_per_seed"] = [run.time_to(1e-4) for run in natgrad]
+    flat["poisson2d_adam_time_to_1e-4_cpu_seconds_per_seed"] = [run.time_to(1e-4) for run in adam]
     natgrad_time = statistics.fmean(run.time_to(1e-4) for run in natgrad)
     adam_time = statistics.fmean(run.time_to(1e-4) for run in adam)
     flat["poisson2d_natgrad_time_to_1e-4_cpu_seconds"] = natgrad_time

@@ -281,10 +281,18 @@ def build_optimizer(config: TrainConfig, parameters: list[nn.Parameter], terms: 
         table["weight_decay"] = config.weight_decay
     if config.grad_clip is not None:
         table["grad_clip"] = config.grad_clip
+    options = config.optimizer_options
+    for key in options:
+        if key in table or key in fixed or key in ("lr", "weight_decay", "grad_clip", "weights"):
+            where = "[loss] weights" if key == "weights" else f"train.{key}"
+            raise ConfigError(f"train.optimizer_options.{key}: not an option here (set {where}, or the run supplies it)")
     try:
-        return build_from_signature(OPTIMIZERS[config.optimizer], table, "train", fixed)
+        return build_from_signature(OPTIMIZERS[config.optimizer], {**table, **options}, "train", fixed)
     except ConfigError as err:
-        raise ConfigError(f"{err} (optimizer {config.optimizer!r})") from None
+        message = str(err)
+        for key in options:  # name the option where it was written
+            message = message.replace(f"train.{key}:", f"train.optimizer_options.{key}:", 1)
+        raise ConfigError(f"{message} (optimizer {config.optimizer!r})") from None
 
 
 def build_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int):

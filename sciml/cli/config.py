@@ -157,7 +157,8 @@ class TrainConfig:
     global gradient norm; ``precision = "bf16"`` runs the forward under bfloat16 autocast, and
     ``"float64"`` trains in double precision (the accuracy PINNs with second-order methods need). The
     model is evaluated every ``eval_every`` epochs and the run saved every ``checkpoint_every`` steps
-    (and at each evaluation and the end).
+    (and at each evaluation and the end). ``optimizer_options`` holds the optimizer's other keyword
+    arguments (e.g. ``{ solver = "dense", rcond = 1e-7 }`` for ``natgrad``, ``betas`` for ``adam``).
     """
 
     epochs: int
@@ -175,6 +176,7 @@ class TrainConfig:
     eval_every: int = 1
     checkpoint_every: int = 100
     device: str = "cpu"
+    optimizer_options: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         for key in ("epochs", "batch_size", "step_size", "eval_every", "checkpoint_every"):

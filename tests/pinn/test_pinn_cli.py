@@ -44,6 +44,30 @@ def test_natgrad_from_a_config_solves_poisson_1d(tmp_path, capsys):
     assert json.loads((tmp_path / "m.json").read_text())["rel_l2"] < 1e-3
 
 
+def test_natgrad_options_from_a_config_reach_the_dense_solvers_accuracy(tmp_path, capsys):
+    """The same 40 steps with the dense truncated-SVD solve (rcond 1e-7, no damping) through
+    train.optimizer_options: below 1e-8 where the CG defaults stop near 5e-7."""
+    cfg = tmp_path / "pinn.toml"
+    cfg.write_text(CONFIG.format(optimizer="natgrad") + 'optimizer_options = { solver = "dense", rcond = 1e-7, damping = 0.0 }\n')
+    assert main(["train", str(cfg), "--out", str(tmp_path / "run"), "--quiet"]) == 0, capsys.readouterr().err
+    assert main(["eval", str(tmp_path / "run"), "--json", str(tmp_path / "m.json")]) == 0
+    assert json.loads((tmp_path / "m.json").read_text())["rel_l2"] < 1e-8
+
+
+@pytest.mark.parametrize("options, message", [
+    ("{ rcnd = 1e-7 }", "train.optimizer_options.rcnd: unknown key (keys: "),
+    ('{ rcond = "x" }', "train.optimizer_options.rcond: expected float, got 'x'"),
+    ("{ lr = 1.0 }", "train.optimizer_options.lr: not an option here (set train.lr"),
+    ("{ weights = { pde = 2.0 } }", "train.optimizer_options.weights: not an option here (set [loss] weights"),
+])
+def test_bad_optimizer_options_are_one_line_errors_naming_the_key(tmp_path, capsys, options, message):
+    cfg = tmp_path / "pinn.toml"
+    cfg.write_text(CONFIG.format(optimizer="natgrad") + f"optimizer_options = {options}\n")
+    assert main(["train", str(cfg), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+
+
 EXPANSION = """
 [pinn]
 problem = "poisson"

@@ -78,14 +78,13 @@ from _darcy_recipe import (
     write_config,
     write_json,
 )
-from sciml.problems import Darcy
 from torch import Tensor, nn
 
 import sciml.cli.setups as cli_setups
 import sciml.cli.train as cli_train
 from sciml.cli.build import Split, build_model, load_split
-from sciml.cli.config import load_config, parse_config
-from sciml.data import H5Dataset, UnitGaussianNormalizer, generate_dataset
+from sciml.cli.config import Source, load_config, parse_config
+from sciml.data import UnitGaussianNormalizer
 from sciml.diff import FiniteDiff
 from sciml.losses import relative_h1
 from sciml.metrics import evaluate_operator, predict
@@ -292,20 +291,6 @@ def applied(change: Change | None, seed: int, recipe: Recipe):
         yield
 
 
-def zero_shot_split(recipe: Recipe, cache: str | None) -> Split:
-    """The zero-shot test set: ``n_test`` Darcy samples solved at ``zero_shot`` points, generated once into the cache.
-
-    Written by :func:`sciml.data.generate_dataset` and read by :class:`sciml.data.H5Dataset` (``sciml
-    train``'s own reader of generated splits refuses format-2 files at the time of writing).
-    """
-    folder = Path(cache or os.environ.get("SCIML_CACHE", "~/.cache/sciml")).expanduser()
-    path = folder / f"accuracy_parity-darcy-n{recipe.n_test}-r{recipe.zero_shot}-s1.h5"
-    if not path.exists():
-        generate_dataset(Darcy(), path, n=recipe.n_test, resolution=recipe.zero_shot, seed=1)
-    dataset = H5Dataset(path, dtype=torch.float32)
-    return Split(dataset.inputs, dataset.solutions, dataset.input_grid, None, str(path))
-
-
 def evaluate_run(run: Path, tests: dict[int, Split]) -> dict[int, float]:
     """Relative L2 of a ``sciml train`` run at each test resolution, from its checkpoint, as ``sciml eval`` computes it."""
     config = parse_config(tomllib.loads((run / "config.toml").read_text()))
@@ -429,7 +414,8 @@ def main() -> None:
         data = load_config(config).data
         train = load_split(data.train, data, data.n_train, "data.train")
         tests = {recipe.resolution: load_split(data.test, data, None, "data.test"),
-                 recipe.zero_shot: zero_shot_split(recipe, args.cache)}
+                 recipe.zero_shot: load_split(Source(problem="darcy", n=recipe.n_test, resolution=recipe.zero_shot, seed=1),
+                                              dataclasses.replace(data, resolution=None), None, "zero-shot")}
 
         def record(name: str, seed: int, errors: dict[int, float]) -> None:
             results.setdefault(name, {})[seed] = errors

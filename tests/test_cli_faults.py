@@ -392,6 +392,8 @@ ROWS = [
         TRAIN + "train.optimizer: unknown optimizer 'sgdx' (known: *)", setup=config_and_data),
     Row("train in_memory not a choice", train_args("--set", "data.in_memory=maybe"), 2,
         TRAIN + "data: in_memory: must be true, false or \"auto\", got 'maybe'", setup=config_and_data),
+    Row("train normalized loss, outputs not normalized", train_args("--set", "loss.normalized=true", "--set",
+        "data.normalize_outputs=false"), 2, TRAIN + "loss.normalized: a data term in normalized units needs data.normalize_outputs = true", setup=config_and_data),
     Row("train malformed TOML", ("train", "{dir}/bad.toml", "--out", "{dir}/run"), 2,
         TRAIN + "{dir}/bad.toml: not valid TOML: *", setup=lambda folder: (folder / "bad.toml").write_text("[data\n")),
     Row("train config missing", ("train", "{dir}/no.toml", "--out", "{dir}/run"), 2, TRAIN + "{dir}/no.toml: no such config file"),

@@ -206,13 +206,16 @@ class LossConfig:
     Operator learning: ``data`` is the data term's norm, ``"l2"`` or ``"h1"`` (per-sample relative, as
     the FNO papers and neuraloperator define them), and ``weights`` gives ``data`` and ``pde`` (the mean
     square of the problem's residual on the prediction, :meth:`~sciml.problem.AbstractProblem.solution_residual`,
-    the physics-informed operator loss); ``data`` weighs 1 unless given, a term of weight 0 is not computed. A PINN's terms are
+    the physics-informed operator loss); ``data`` weighs 1 unless given, a term of weight 0 is not computed.
+    ``normalized = true`` measures the data term in normalized units (the model's raw output against the
+    encoded reference, as neuraloperator's recipes train; needs ``data.normalize_outputs``). A PINN's terms are
     ``pde`` and the problem's conditions (``bc``, ``ic``, ...); unnamed ones weigh 1. Weights scale the
     terms themselves, so every optimizer sees them, multi-objective ones included.
     """
 
     data: str = "l2"
     weights: dict = dataclasses.field(default_factory=lambda: {"data": 1.0})
+    normalized: bool = False
 
     def __post_init__(self):
         if self.data not in ("l2", "h1"):
@@ -327,8 +330,9 @@ def parse_config(table: dict) -> RunConfig:
     pinn = convert(PINNConfig, table["pinn"], "pinn") if "pinn" in table else None
     loss = dict(table.get("loss", {}))
     if pinn is not None:
-        if "data" in loss:
-            raise ConfigError("loss.data: a PINN has no data norm to choose (its terms are the residual and the conditions)")
+        for key in ("data", "normalized"):
+            if key in loss:
+                raise ConfigError(f"loss.{key}: a PINN has no data norm to choose (its terms are the residual and the conditions)")
         loss.setdefault("weights", {})
         loss["weights"] = {"pde": 1.0, **loss["weights"]} if not loss["weights"] else loss["weights"]
     elif isinstance(loss.get("weights", {}), dict):  # the data term weighs 1 unless given (0: physics alone)

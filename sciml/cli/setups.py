@@ -66,7 +66,10 @@ def operator_setup(config: RunConfig, device: torch.device, dtype: torch.dtype, 
         raise ConfigError("loss.weights.pde: the training data's problem offers no residual of its solutions "
                           "(unknown problem, frames split off as inputs, or a single frame)")
     moved = {name: None if n is None else n.to(device) for name, n in norms.items()}
-    objective = OperatorObjective(weights, config.loss.data, train.grid, problem, *moved.values())
+    if config.loss.normalized and moved["output_normalizer"] is None:
+        raise ConfigError("loss.normalized: a data term in normalized units needs data.normalize_outputs = true")
+    objective = OperatorObjective(weights, config.loss.data, train.grid, problem, *moved.values(),
+                                  normalized=config.loss.normalized)
 
     def evaluate() -> dict[str, float]:
         metrics = evaluate_operator(model, test.inputs.to(dtype), test.targets.to(dtype), test.grid,

@@ -21,7 +21,9 @@ class OperatorObjective:
     - ``"pde"``: the mean square of ``problem.solution_residual`` on the decoded prediction (PINO).
 
     Each term is multiplied by its weight; terms of weight 0 are not computed. The model sees
-    normalized inputs; its output is decoded before any term, so the errors are in physical units.
+    normalized inputs; its output is decoded before any term, so the errors are in physical units,
+    unless ``normalized``: then the data term compares the model's raw output with the encoded
+    reference (the errors in normalized units, as neuraloperator's recipes train).
 
     Parameters
     ----------
@@ -35,11 +37,13 @@ class OperatorObjective:
         Needed for ``"pde"``.
     input_normalizer, output_normalizer
         Fitted on the training split, or ``None``.
+    normalized
+        The data term in normalized units (needs ``output_normalizer``).
     """
 
     def __init__(self, weights: dict[str, float], data: str = "l2", grid: Grid | None = None,
                  problem: AbstractProblem | None = None, input_normalizer: UnitGaussianNormalizer | None = None,
-                 output_normalizer: UnitGaussianNormalizer | None = None):
+                 output_normalizer: UnitGaussianNormalizer | None = None, normalized: bool = False):
         self.weights = {name: float(w) for name, w in weights.items() if w > 0}
         unknown = set(self.weights) - {"data", "pde"}
         if unknown or not self.weights:
@@ -50,7 +54,9 @@ class OperatorObjective:
             raise ValueError("OperatorObjective: the h1 and pde terms need the grid")
         if "pde" in self.weights and problem is None:
             raise ValueError("OperatorObjective: the pde term needs the problem")
-        self.data, self.grid, self.problem = data, grid, problem
+        if normalized and output_normalizer is None:
+            raise ValueError("OperatorObjective: a data term in normalized units needs the output normalizer")
+        self.data, self.grid, self.problem, self.normalized = data, grid, problem, normalized
         self.input_normalizer, self.output_normalizer = input_normalizer, output_normalizer
         self.diff = FiniteDiff(grid, order=2) if data == "h1" else None
 
@@ -58,18 +64,15 @@ class OperatorObjective:
     def terms(self) -> tuple[str, ...]:
         return tuple(self.weights)
 
-    def predict(self, model: nn.Module, a: Tensor) -> Tensor:
-        """The decoded prediction for normalized inputs ``a`` ``(B, C_in, *S)``."""
-        u = model(a)
-        return u if self.output_normalizer is None else self.output_normalizer.decode(u)
-
     def __call__(self, model: nn.Module, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
         """``{term: (B,)}`` for a batch of normalized inputs ``a`` and reference solutions ``u`` in physical units."""
         a, u = batch
-        prediction = self.predict(model, a)
+        output = model(a)
+        prediction = output if self.output_normalizer is None else self.output_normalizer.decode(output)
         terms = {}
         if "data" in self.weights:
-            error = relative_h1(prediction, u, self.diff) if self.data == "h1" else relative_lp(prediction, u)
+            v, w = (output, self.output_normalizer.encode(u)) if self.normalized else (prediction, u)
+            error = relative_h1(v, w, self.diff) if self.data == "h1" else relative_lp(v, w)
             terms["data"] = self.weights["data"] * error
         if "pde" in self.weights:
             raw = a if self.input_normalizer is None else self.input_normalizer.decode(a)

@@ -75,6 +75,7 @@ checkpoint_every = 100000
 
 [loss]
 data = "h1"
+normalized = true          # the example's H1Loss compares normalized outputs
 """
 
 

@@ -74,7 +74,7 @@ eval_every = {epochs}
 checkpoint_every = 100000
 
 [loss]
-data = "h1"
+data = "h1_periodic"       # neuraloperator's H1Loss: differences that wrap around, h = 1/n
 normalized = true          # the example's H1Loss compares normalized outputs
 """
 

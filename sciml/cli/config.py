@@ -203,8 +203,8 @@ class TrainConfig:
 class LossConfig:
     """``[loss]``: the named loss terms and their weights.
 
-    Operator learning: ``data`` is the data term's norm, ``"l2"`` or ``"h1"`` (per-sample relative, as
-    the FNO papers and neuraloperator define them), and ``weights`` gives ``data`` and ``pde`` (the mean
+    Operator learning: ``data`` is the data term's norm, ``"l2"``, ``"h1"`` or ``"h1_periodic"`` (per-sample
+    relative, as the FNO papers and neuraloperator define them; see :class:`~sciml.train.OperatorObjective`), and ``weights`` gives ``data`` and ``pde`` (the mean
     square of the problem's residual on the prediction, :meth:`~sciml.problem.AbstractProblem.solution_residual`,
     the physics-informed operator loss); ``data`` weighs 1 unless given, a term of weight 0 is not computed.
     ``normalized = true`` measures the data term in normalized units (the model's raw output against the
@@ -218,8 +218,8 @@ class LossConfig:
     normalized: bool = False
 
     def __post_init__(self):
-        if self.data not in ("l2", "h1"):
-            raise ConfigError(f"data: must be l2 or h1, got {self.data!r}")
+        if self.data not in ("l2", "h1", "h1_periodic"):  # sciml.train.DATA_NORMS (this module does not import torch)
+            raise ConfigError(f"data: must be l2, h1 or h1_periodic, got {self.data!r}")
         for name, weight in self.weights.items():
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not (math.isfinite(weight) and weight >= 0):
                 raise ConfigError(f"weights.{name}: must be a number >= 0, got {weight!r}")

@@ -10,14 +10,18 @@ from sciml.losses import relative_h1, relative_lp, residual_loss
 from sciml.problem import AbstractProblem
 from sciml.spectral import Grid
 
-__all__ = ["OperatorObjective"]
+__all__ = ["DATA_NORMS", "OperatorObjective"]
+
+DATA_NORMS = ("l2", "h1", "h1_periodic")
 
 
 class OperatorObjective:
     r"""Per-sample named loss terms of an operator's prediction ``model(a)`` against the reference ``u``.
 
     - ``"data"``: the relative :math:`L^2` (``data="l2"``) or :math:`H^1` (``"h1"``, second-order
-      differences as neuraloperator's ``H1Loss``) error of the decoded prediction;
+      central differences, one-sided at a nodal grid's ends; ``"h1_periodic"``, differences that wrap
+      around with spacing ``L / n`` on any grid, exactly neuraloperator's ``H1Loss``) error of the
+      decoded prediction;
     - ``"pde"``: the mean square of ``problem.solution_residual`` on the decoded prediction (PINO).
 
     Each term is multiplied by its weight; terms of weight 0 are not computed. The model sees
@@ -48,9 +52,9 @@ class OperatorObjective:
         unknown = set(self.weights) - {"data", "pde"}
         if unknown or not self.weights:
             raise ValueError(f"OperatorObjective: weights must give data and/or pde a positive weight, got {weights}")
-        if data not in ("l2", "h1"):
-            raise ValueError(f"OperatorObjective: data must be 'l2' or 'h1', got {data!r}")
-        if (data == "h1" or "pde" in self.weights) and grid is None:
+        if data not in DATA_NORMS:
+            raise ValueError(f"OperatorObjective: data must be one of {DATA_NORMS}, got {data!r}")
+        if (data != "l2" or "pde" in self.weights) and grid is None:
             raise ValueError("OperatorObjective: the h1 and pde terms need the grid")
         if "pde" in self.weights and problem is None:
             raise ValueError("OperatorObjective: the pde term needs the problem")
@@ -58,7 +62,9 @@ class OperatorObjective:
             raise ValueError("OperatorObjective: a data term in normalized units needs the output normalizer")
         self.data, self.grid, self.problem, self.normalized = data, grid, problem, normalized
         self.input_normalizer, self.output_normalizer = input_normalizer, output_normalizer
-        self.diff = FiniteDiff(grid, order=2) if data == "h1" else None
+        if data == "h1_periodic":
+            grid = Grid(grid.shape, grid.lengths, periodic=True)
+        self.diff = None if data == "l2" else FiniteDiff(grid, order=2)
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -72,7 +78,7 @@ class OperatorObjective:
         terms = {}
         if "data" in self.weights:
             v, w = (output, self.output_normalizer.encode(u)) if self.normalized else (prediction, u)
-            error = relative_h1(v, w, self.diff) if self.data == "h1" else relative_lp(v, w)
+            error = relative_lp(v, w) if self.diff is None else relative_h1(v, w, self.diff)
             terms["data"] = self.weights["data"] * error
         if "pde" in self.weights:
             raw = a if self.input_normalizer is None else self.input_normalizer.decode(a)

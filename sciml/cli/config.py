@@ -244,10 +244,10 @@ class RunConfig:
     pinn: PINNConfig | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The configuration as plain TOML-able tables (``None`` values left out, and a PINN's unused data norm)."""
+        """The configuration as plain TOML-able tables (``None`` values left out, and a PINN's unused data-term keys)."""
         table = _plain(dataclasses.asdict(self))
         if self.pinn is not None:
-            del table["loss"]["data"]
+            del table["loss"]["data"], table["loss"]["normalized"]
         return table
 
 

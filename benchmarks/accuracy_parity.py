@@ -17,8 +17,9 @@ split ``sciml train`` generates and caches) and are scored by one function, scim
 ``sciml train``
     ``sciml train CONFIG --set train.seed=SEED --out RUN`` with the same choices where the
     configuration has them (``benchmarks/_darcy_recipe.py``'s ``CONFIG``: modes 4, width 32, AdamW
-    lr 8e-3, weight decay 1e-4, ``schedule = "cosine"``, 20 epochs, batch 32, ``loss.data = "h1"``,
-    outputs normalized, inputs not), evaluated from its checkpoint as ``sciml eval`` does.
+    lr 8e-3, weight decay 1e-4, ``schedule = "cosine"``, 20 epochs, batch 32, the recipe's loss
+    (``loss.data = "h1_periodic"``, ``loss.normalized = true``: neuraloperator's ``H1Loss`` on
+    normalized outputs), outputs normalized, inputs not), evaluated from its checkpoint as ``sciml eval`` does.
 
 Candidate causes (full run): ``sciml train`` again, with one change toward the recipe each,
 prototyped by wrapping a name in :mod:`sciml.cli.train` or :mod:`sciml.cli.setups` (the library
@@ -29,8 +30,6 @@ is not edited):
 ``complex moment``   AdamW keeping one second moment per complex weight, EMA of |g|^2 = g_re^2 + g_im^2
                      (neuraloperator's AdamW on complex parameters), instead of one per real component
 ``schedule``         the example's cosine, per epoch over T_max = 30 epochs (sciml's: per step, to zero)
-``loss``             the example's training loss: ``H1Loss`` (periodic differences, h = 1/16) of the
-                     normalized prediction against the normalized target
 ``order``            the example's batch order (no shuffling)
 ``init``             neuraloperator's initialization (its FNO of the same seed, copied in)
 
@@ -92,7 +91,6 @@ from sciml.models import FNO, load_neuralop_fno
 from sciml.nn.spectral_weights import DenseSpectralWeight
 from sciml.optim import AbstractWeightedSum
 from sciml.spectral import Grid
-from sciml.train import OperatorObjective
 
 
 class PairedAdamW(torch.optim.Optimizer):
@@ -173,20 +171,6 @@ def hold_top_frequency_at_zero(model: FNO) -> None:
         weight.register_hook(lambda g: torch.cat([g[:-1], torch.zeros_like(g[-1:])]))
 
 
-class RecipeLoss(OperatorObjective):
-    """The example's training loss: ``H1Loss`` of the normalized prediction against the normalized target.
-
-    ``H1Loss(d=2)`` is the relative H1 error with periodic central differences and ``h = 1 / n``,
-    which is :func:`sciml.losses.relative_h1` with ``FiniteDiff`` on a periodic grid (checked at
-    start-up); the Trainer sums it over the batch, ``fit`` takes the mean.
-    """
-
-    def __call__(self, model: nn.Module, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
-        a, u = batch
-        periodic = FiniteDiff(Grid.uniform(u.shape[-1], u.ndim - 2, periodic=True), order=2)
-        return {"data": relative_h1(model(a), self.output_normalizer.encode(u), periodic)}
-
-
 class InOrder:
     """``batches`` in the order of the samples, every epoch (the example's ``DataLoader``, no shuffling)."""
 
@@ -211,7 +195,6 @@ class Change:
     model: Callable[[nn.Module, int], None] | None = None  # edits a freshly built model in place, given the seed
     optimizer: bool = False  # PairedAdamW (torch's rule) over the spectral weights as pairs
     schedule: bool = False  # the example's per-epoch cosine
-    objective: type | None = None
     batches: type | None = None  # wraps the batches fit is handed
 
 
@@ -229,7 +212,6 @@ def combined(name: str, *changes: Change) -> Change:
 
     return Change(name, model=model if edits else None, optimizer=any(c.optimizer for c in changes),
                   schedule=any(c.schedule for c in changes),
-                  objective=next((c.objective for c in changes if c.objective is not None), None),
                   batches=next((c.batches for c in changes if c.batches is not None), None))
 
 
@@ -237,13 +219,11 @@ SINGLE = {
     "modes": Change("modes", model=lambda model, seed: hold_top_frequency_at_zero(model)),
     "complex moment": Change("complex moment", optimizer=True),
     "schedule": Change("schedule", schedule=True),
-    "loss": Change("loss", objective=RecipeLoss),
     "order": Change("order", batches=InOrder),
     "init": Change("init", model=copy_neuralop_init),
 }
 CHANGES = {
     **SINGLE,
-    "complex moment + loss": combined("complex moment + loss", SINGLE["complex moment"], SINGLE["loss"]),
     "all": combined("all", *SINGLE.values()),
 }
 
@@ -284,8 +264,6 @@ def applied(change: Change | None, seed: int, recipe: Recipe):
             stack.enter_context(mock.patch.object(cli_train, "build_optimizer", build_optimizer))
         if change.schedule:
             stack.enter_context(mock.patch.object(cli_train, "build_scheduler", build_scheduler))
-        if change.objective is not None:
-            stack.enter_context(mock.patch.object(cli_setups, "OperatorObjective", change.objective))
         if change.batches is not None:
             stack.enter_context(mock.patch.object(cli_train, "fit", fit))
         yield
@@ -365,7 +343,7 @@ def check_prototypes(generator: torch.Generator) -> dict[str, float]:
 
 
 def slugify(name: str) -> str:
-    """A run's name as a JSON key prefix: ``"+ complex moment + loss"`` -> ``complex_moment_loss``."""
+    """A run's name as a JSON key prefix: ``"+ complex moment"`` -> ``complex_moment``."""
     return "_".join(word for word in name.replace(":", " ").replace("+", " ").split())
 
 

@@ -283,7 +283,7 @@ def build_optimizer(config: TrainConfig, parameters: list[nn.Parameter], terms: 
         table["grad_clip"] = config.grad_clip
     options = config.optimizer_options
     for key in options:
-        if key in table or key in fixed or key in ("lr", "weight_decay", "grad_clip", "weights"):
+        if key in fixed or key in ("lr", "weight_decay", "grad_clip", "weights"):  # the table's keys among them
             where = "[loss] weights" if key == "weights" else f"train.{key}"
             raise ConfigError(f"train.optimizer_options.{key}: not an option here (set {where}, or the run supplies it)")
     try:

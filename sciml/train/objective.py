@@ -34,9 +34,9 @@ class OperatorObjective:
     weights
         ``{"data": w_data, "pde": w_pde}``.
     data
-        ``"l2"`` or ``"h1"``.
+        ``"l2"``, ``"h1"`` or ``"h1_periodic"`` (:data:`DATA_NORMS`).
     grid
-        The grid of the fields (for ``"h1"`` and ``"pde"``).
+        The grid of the fields (for the H1 norms and ``"pde"``).
     problem
         Needed for ``"pde"``.
     input_normalizer, output_normalizer

@@ -27,6 +27,7 @@ from sciml.nn.path_policy import (
 )
 from sciml.nn.positional import GridCoordinates
 from sciml.nn.spectral_conv import SpectralConv
+from sciml.nn.spectral_weights import complex_pair_parameters
 from sciml.nn.truncated_fft import reference_spectral_conv
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "SimpleEncoderLayer",
     "SpectralConv",
     "as_policy",
+    "complex_pair_parameters",
     "conv",
     "cpu_rule",
     "fourier_attention",

@@ -6,7 +6,9 @@ trailing axis of size 2 (real, imaginary) and viewed as complex inside ``forward
 ``torch.view_as_complex``, so Adam's moments, weight decay, DDP all-reduce and torch.compile all see
 ordinary real parameters. A real parameter pair ``(a, b)`` receives the gradient
 ``(dL/da, dL/db)``, exactly what PyTorch gives a complex parameter ``a + ib`` viewed as real, so
-every optimizer step matches the complex one.
+every optimizer step matches torch's on the complex one. An optimizer that treats a complex number
+as one (Adam's second moment :math:`|g|^2` per complex weight, as neuraloperator's AdamW keeps it)
+finds these pairs with :func:`complex_pair_parameters`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from torch import Tensor, nn
 
 
 def _complex_normal(shape: tuple[int, ...], std: float, generator: torch.Generator | None) -> nn.Parameter:
-    """A real ``(*shape, 2)`` parameter whose complex view has i.i.d. entries with ``E|w|^2 = std^2``."""
+    """A real ``(*shape, 2)`` parameter whose complex view has i.i.d. entries with ``E|w|^2 = std^2``.
+
+    The only maker of parameters in this module: every parameter of a weight module here is a complex
+    ``(re, im)`` pair, which :func:`complex_pair_parameters` relies on.
+    """
     data = torch.randn(*shape, 2, generator=generator) * (std / math.sqrt(2.0))
     return nn.Parameter(data)
 
@@ -245,3 +251,19 @@ def make_spectral_weight(
     if factorization == "tucker":
         return TuckerSpectralWeight(in_channels, out_channels, sizes, rank, std, generator)
     raise ValueError(f"SpectralConv: `factorization` must be None, 'dense', 'tucker' or 'cp', got {factorization!r}")
+
+
+#: the weight modules, every parameter of which is a complex number stored as a trailing ``(re, im)`` pair
+PAIR_STORED = (DenseSpectralWeight, CPSpectralWeight, TuckerSpectralWeight)
+
+
+def complex_pair_parameters(model: nn.Module) -> list[nn.Parameter]:
+    """The complex parameters of ``model`` stored as real ``(..., 2)`` pairs: those of its spectral weights.
+
+    Every parameter of a dense, CP or Tucker spectral weight (of any :class:`~sciml.nn.SpectralConv`
+    inside ``model``) is such a pair, viewed as complex in ``forward``; no other module here stores
+    one. Each parameter is listed once, in ``model.parameters()`` order; a model without spectral
+    convolutions gives ``[]``.
+    """
+    pairs = {id(p) for m in model.modules() if isinstance(m, PAIR_STORED) for p in m.parameters()}
+    return [p for p in model.parameters() if id(p) in pairs]  # parameters() lists a shared one once

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from sciml.nn import SpectralConv, reference_spectral_conv
+from sciml.models import FNO, FNOOptions
+from sciml.nn import MLP, SpectralConv, complex_pair_parameters, reference_spectral_conv
 
 
 @pytest.mark.parametrize("factorization", ["cp", "tucker"])
@@ -54,3 +55,18 @@ def test_adam_on_the_real_parametrization_takes_the_complex_step(generator):
         theirs.step()
     torch.testing.assert_close(layer.weight.weight, torch.view_as_real(complex_weight).detach(), rtol=0, atol=1e-14)
     assert all(not p.is_complex() for p in layer.state_dict().values())
+
+
+@pytest.mark.parametrize("factorization", [None, "cp", "tucker"])
+def test_complex_pair_parameters_are_every_spectral_weight_and_nothing_else(factorization, generator):
+    """Every parameter of a spectral weight, viewed as complex in forward; not the real ones that end in 2 too."""
+    model = FNO(1, 1, (3, 3), 4, n_layers=2, options=FNOOptions(factorization=factorization), generator=generator)
+    found = complex_pair_parameters(model)
+    names = {id(p): name for name, p in model.named_parameters()}
+    expected = [name for name, _ in model.named_parameters() if ".spectral.weight." in name]
+    assert [names[id(p)] for p in found] == expected and len(expected) >= 2
+    assert all(p.shape[-1] == 2 for p in found)
+    assert any(p.shape[-1] == 2 for name, p in model.named_parameters() if name not in expected)  # mlp.fc2: (4, 2), real
+    layer = SpectralConv(3, 2, (3, 4), factorization=factorization, generator=generator)
+    assert complex_pair_parameters(layer) == list(layer.weight.parameters())
+    assert complex_pair_parameters(MLP(2, 2, 8)) == []

@@ -12,7 +12,8 @@ Each update rule is also a pure function:
 - :func:`multi_adam` / :class:`MultiAdam`: Adam moments per group of terms, the normalised updates
   averaged (Yao et al., ICML 2023);
 - :class:`Adam`, :class:`AdamW`, :class:`SGD`, :class:`LBFGS`: torch's, on the weighted sum of the
-  terms, as baselines (:class:`AbstractWeightedSum`);
+  terms, as baselines (:class:`AbstractWeightedSum`); Adam and AdamW optionally with one second
+  moment per complex weight stored as a real pair (:class:`AbstractComplexMoments`);
 - :func:`gauss_newton_direction` / :class:`NaturalGradient`: Gauss-Newton (energy natural gradient)
   steps over :class:`Residual` terms, matrix-free or dense (Müller and Zeinhofer, ICML 2023);
 - :func:`operator_preconditioner` / :class:`PreconditionedGD`: gradient descent preconditioned by the
@@ -23,6 +24,7 @@ applies (:mod:`sciml.optim.clip`).
 """
 
 from sciml.optim.baselines import LBFGS, SGD, AbstractWeightedSum, Adam, AdamW
+from sciml.optim.complex_moments import AbstractComplexMoments
 from sciml.optim.config import ConFIG
 from sciml.optim.conflict_free import conflict_free
 from sciml.optim.inner import AbstractInnerUpdate
@@ -35,6 +37,7 @@ from sciml.optim.terms import Closure, Pointwise, Residual
 __all__ = [
     "LBFGS",
     "SGD",
+    "AbstractComplexMoments",
     "AbstractInnerUpdate",
     "AbstractWeightedSum",
     "Adam",

@@ -4,6 +4,8 @@ Each minimises the weighted sum :math:`L = \sum_k w_k L_k` of the terms the clos
 default to 1) with torch's own implementation; they differ from ``torch.optim.Adam`` / ``AdamW`` /
 ``SGD`` / ``LBFGS`` only in taking the named-terms closure and back-propagating it themselves, and
 (all but L-BFGS) in an optional ``grad_clip``. What they share is :class:`AbstractWeightedSum`.
+Adam and AdamW also take ``complex_pairs``: complex weights stored as real ``(re, im)`` pairs that
+keep one second moment each (:class:`~sciml.optim.complex_moments.AbstractComplexMoments`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from sciml.optim.clip import check_grad_clip, clip_norm_
+from sciml.optim.complex_moments import AbstractComplexMoments
 from sciml.optim.terms import (
     Closure,
     check_names,
@@ -94,7 +97,7 @@ class AbstractWeightedSum(Optimizer):
         return first
 
 
-class Adam(AbstractWeightedSum, torch.optim.Adam):
+class Adam(AbstractWeightedSum, AbstractComplexMoments, torch.optim.Adam):
     r"""``torch.optim.Adam`` on the weighted sum of named loss terms.
 
     Parameters
@@ -104,6 +107,10 @@ class Adam(AbstractWeightedSum, torch.optim.Adam):
     lr, betas, eps, weight_decay, amsgrad
         As in ``torch.optim.Adam``; ``weight_decay`` adds :math:`\lambda \theta` to the (clipped)
         gradient, an L2 penalty that Adam's normalisation then rescales.
+    complex_pairs
+        Parameters holding complex numbers as real ``(..., 2)`` pairs, each with one second moment
+        :math:`\mathrm{EMA}(|g|^2)` per complex number (:class:`AbstractComplexMoments`); ``()``:
+        torch's Adam everywhere.
     """
 
     def __init__(
@@ -118,14 +125,15 @@ class Adam(AbstractWeightedSum, torch.optim.Adam):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         amsgrad: bool = False,
+        complex_pairs: Iterable[Tensor] = (),
     ):
         super().__init__(
-            params, terms, weights=weights, grad_clip=grad_clip,
+            params, terms, weights=weights, grad_clip=grad_clip, complex_pairs=complex_pairs,
             lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
         )  # fmt: skip
 
 
-class AdamW(AbstractWeightedSum, torch.optim.AdamW):
+class AdamW(AbstractWeightedSum, AbstractComplexMoments, torch.optim.AdamW):
     r"""``torch.optim.AdamW`` on the weighted sum of named loss terms: Adam with decoupled weight decay.
 
     The decay shrinks the parameters directly, :math:`\theta \leftarrow (1 - \eta\lambda)\, \theta`,
@@ -139,6 +147,10 @@ class AdamW(AbstractWeightedSum, torch.optim.AdamW):
         As in :class:`AbstractWeightedSum`.
     lr, betas, eps, weight_decay, amsgrad
         As in ``torch.optim.AdamW`` (``weight_decay`` :math:`\lambda`, default 0.01).
+    complex_pairs
+        Parameters holding complex numbers as real ``(..., 2)`` pairs, each with one second moment
+        :math:`\mathrm{EMA}(|g|^2)` per complex number, as neuraloperator's AdamW keeps for complex
+        parameters (:class:`AbstractComplexMoments`); ``()``: torch's AdamW everywhere.
     """
 
     def __init__(
@@ -153,9 +165,10 @@ class AdamW(AbstractWeightedSum, torch.optim.AdamW):
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
+        complex_pairs: Iterable[Tensor] = (),
     ):
         super().__init__(
-            params, terms, weights=weights, grad_clip=grad_clip,
+            params, terms, weights=weights, grad_clip=grad_clip, complex_pairs=complex_pairs,
             lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
         )  # fmt: skip
 

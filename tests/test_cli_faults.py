@@ -390,6 +390,11 @@ ROWS = [
         TRAIN + "train: epochs: must be >= 1, got 0", setup=config_and_data),
     Row("train unknown optimizer", train_args("--set", "train.optimizer=sgdx"), 2,
         TRAIN + "train.optimizer: unknown optimizer 'sgdx' (known: *)", setup=config_and_data),
+    Row("train complex moments for an optimizer without them", train_args("--set", "train.optimizer=sgd", "--set",
+        "train.optimizer_options={ complex_moments = true }"), 2, TRAIN + "train.optimizer_options.complex_moments: only "
+        "adam and adamw keep a second moment to share per complex weight, not 'sgd'", setup=config_and_data),
+    Row("train cosine period without the cosine schedule", train_args("--set", "train.cosine_epochs=30"), 2,
+        TRAIN + "train: cosine_epochs: the period of schedule = \"cosine\", but schedule is 'none'", setup=config_and_data),
     Row("train in_memory not a choice", train_args("--set", "data.in_memory=maybe"), 2,
         TRAIN + "data: in_memory: must be true, false or \"auto\", got 'maybe'", setup=config_and_data),
     Row("train normalized loss, outputs not normalized", train_args("--set", "loss.normalized=true", "--set",

@@ -91,6 +91,19 @@ def test_overwrite_replaces_a_run(tmp_path, config, capsys):
     assert not (out / "notes.txt").exists() and len((out / "metrics.csv").read_text().splitlines()) == 4
 
 
+def test_complex_moments_and_a_cosine_period_reach_the_optimizer_and_the_schedule(tmp_path, config, capsys):
+    out = tmp_path / "run"
+    code, _, stderr = run(capsys, "train", config(), "--out", out, "--quiet", "--set", "train.optimizer=adamw",
+                          "--set", "train.optimizer_options={ complex_moments = true }", "--set", "train.cosine_epochs=6")
+    assert code == 0, stderr
+    state = load_checkpoint(out / "checkpoint.pt")
+    moments = [(s["exp_avg"].shape, s["exp_avg_sq"].shape) for s in state["optimizer"]["state"].values()]
+    paired = [m for m in moments if m[1] != m[0]]
+    assert len(paired) == 2 and all(m[0][-1] == 2 and m[1] == (*m[0][:-1], 1) for m in paired)  # one per layer's weight
+    # 3 of 6 cosine epochs: lr (1 + cos(pi / 2)) / 2, not the zero the default period (the run's 3 epochs) reaches
+    assert state["scheduler"]["_last_lr"][0] == pytest.approx(1e-2 / 2, rel=1e-9)
+
+
 KILLER = """
 import os, signal, sys
 from sciml.train import objective

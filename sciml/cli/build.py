@@ -31,14 +31,18 @@ from sciml.data.format import FORMAT, stored_attributes
 from sciml.data.generate import available_memory
 from sciml.data.readers import ReaderError, read_pairs
 from sciml.models.autoregressive import Autoregressive
+from sciml.nn import complex_pair_parameters
 from sciml.problem import AbstractEvolutionProblem, AbstractProblem
 from sciml.registry import MODELS, OPTIMIZERS, POINT_MODELS, PROBLEMS
 from sciml.spectral import Grid
 from sciml.train import AbstractBatches, Batches, StreamedBatches
 from sciml.train.distributed import rank_and_world
 
-__all__ = ["Split", "TrainingData", "build_model", "build_optimizer", "build_scheduler", "load_split", "problem_from",
-           "training_data"]
+__all__ = ["Split", "TrainingData", "build_model", "build_optimizer", "build_scheduler", "load_split",
+           "optimizer_arguments", "problem_from", "training_data"]
+
+#: the optimizers that keep Adam's second moment, per complex weight under optimizer_options.complex_moments
+COMPLEX_MOMENTS = ("adam", "adamw")
 
 
 @dataclasses.dataclass
@@ -266,10 +270,19 @@ def build_model(table: dict, in_channels: int, out_channels: int, seed: int) -> 
     return model if step is None else Autoregressive(model, in_channels, step, out_channels)
 
 
+def optimizer_arguments(config: TrainConfig, model: nn.Module) -> dict[str, Any]:
+    """The arguments :func:`build_optimizer` takes from the model: with ``optimizer_options.complex_moments = true``,
+    its complex weights stored as real pairs (:func:`~sciml.nn.complex_pair_parameters`) as ``complex_pairs``."""
+    if config.optimizer_options.get("complex_moments") is not True:
+        return {}
+    return {"complex_pairs": complex_pair_parameters(model)}
+
+
 def build_optimizer(config: TrainConfig, parameters: list[nn.Parameter], terms: tuple[str, ...],
                     fixed: dict[str, Any] | None = None) -> torch.optim.Optimizer:
     """``OPTIMIZERS[config.optimizer]`` over ``terms`` with the configured learning rate, weight decay and clipping,
-    and the arguments the setup derives from its model (``fixed``: opgd's preconditioner)."""
+    and the arguments the setup derives from its model (``fixed``: opgd's preconditioner, and the ``complex_pairs``
+    of :func:`optimizer_arguments` that ``optimizer_options.complex_moments = true`` asks for)."""
     if config.optimizer not in OPTIMIZERS:
         raise ConfigError(f"train.optimizer: unknown optimizer {config.optimizer!r} (known: {', '.join(OPTIMIZERS)})")
     fixed = {"params": parameters, "terms": terms, **(fixed or {})}
@@ -281,8 +294,12 @@ def build_optimizer(config: TrainConfig, parameters: list[nn.Parameter], terms: 
         table["weight_decay"] = config.weight_decay
     if config.grad_clip is not None:
         table["grad_clip"] = config.grad_clip
-    options = config.optimizer_options
+    options = dict(config.optimizer_options)
+    _complex_moments(config.optimizer, options.pop("complex_moments", False), fixed)
     for key in options:
+        if key == "complex_pairs":
+            raise ConfigError("train.optimizer_options.complex_pairs: not an option here (set complex_moments = true: "
+                              "the run supplies the model's complex weights)")
         if key in fixed or key in ("lr", "weight_decay", "grad_clip", "weights"):  # the table's keys among them
             where = "[loss] weights" if key == "weights" else f"train.{key}"
             raise ConfigError(f"train.optimizer_options.{key}: not an option here (set {where}, or the run supplies it)")
@@ -295,13 +312,33 @@ def build_optimizer(config: TrainConfig, parameters: list[nn.Parameter], terms: 
         raise ConfigError(f"{message} (optimizer {config.optimizer!r})") from None
 
 
+def _complex_moments(optimizer: str, value: Any, fixed: dict[str, Any]) -> None:
+    """Check ``optimizer_options.complex_moments``: a bool, true only for Adam(W) on a model with complex weights."""
+    where = "train.optimizer_options.complex_moments"
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if not value:
+        return
+    if optimizer not in COMPLEX_MOMENTS:
+        raise ConfigError(f"{where}: only {' and '.join(COMPLEX_MOMENTS)} keep a second moment to share per complex "
+                          f"weight, not {optimizer!r}")
+    if not fixed.get("complex_pairs"):
+        raise ConfigError(f"{where}: the model has no complex weights stored as (re, im) pairs (the weights of "
+                          "spectral convolutions: fno, tfno)")
+
+
 def build_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int):
-    """The configured schedule, stepped once per optimizer step; ``None`` for ``"none"``."""
+    """The configured schedule, stepped once per optimizer step; ``None`` for ``"none"``.
+
+    ``"cosine"`` anneals over ``cosine_epochs`` (default: the run's epochs), so that after ``k`` epochs
+    the learning rate is ``lr (1 + cos(pi k / cosine_epochs)) / 2``, between epochs too at fractional ``k``.
+    """
     total = config.epochs * steps_per_epoch
     if config.schedule == "step":
         return torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.step_size * steps_per_epoch, gamma=config.gamma)
     if config.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+        period = config.epochs if config.cosine_epochs is None else config.cosine_epochs
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=period * steps_per_epoch)
     if config.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total, pct_start=config.warmup)
     return None

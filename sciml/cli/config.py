@@ -152,13 +152,18 @@ class TrainConfig:
     """``[train]``: the optimization.
 
     ``optimizer`` is a name of :data:`sciml.registry.OPTIMIZERS`; ``schedule`` one of ``"none"``,
-    ``"step"`` (multiply by ``gamma`` every ``step_size`` epochs), ``"cosine"`` (to zero over the run)
-    and ``"onecycle"`` (warm up over ``warmup`` of the steps, then anneal). ``grad_clip`` bounds the
-    global gradient norm; ``precision = "bf16"`` runs the forward under bfloat16 autocast, and
-    ``"float64"`` trains in double precision (the accuracy PINNs with second-order methods need). The
-    model is evaluated every ``eval_every`` epochs and the run saved every ``checkpoint_every`` steps
-    (and at each evaluation and the end). ``optimizer_options`` holds the optimizer's other keyword
-    arguments (e.g. ``{ solver = "dense", rcond = 1e-7 }`` for ``natgrad``, ``betas`` for ``adam``).
+    ``"step"`` (multiply by ``gamma`` every ``step_size`` epochs), ``"cosine"`` (stepped every
+    optimizer step, ``lr (1 + cos(pi k / cosine_epochs)) / 2`` after ``k`` epochs: to zero over the
+    run by default, to 25% of ``lr`` after 20 epochs of ``cosine_epochs = 30``) and ``"onecycle"``
+    (warm up over ``warmup`` of the steps, then anneal). ``grad_clip`` bounds the global gradient
+    norm; ``precision = "bf16"`` runs the forward under bfloat16 autocast, and ``"float64"`` trains
+    in double precision (the accuracy PINNs with second-order methods need). The model is evaluated
+    every ``eval_every`` epochs and the run saved every ``checkpoint_every`` steps (and at each
+    evaluation and the end). ``optimizer_options`` holds the optimizer's other keyword arguments
+    (e.g. ``{ solver = "dense", rcond = 1e-7 }`` for ``natgrad``, ``betas`` for ``adam``), and for
+    ``adam`` / ``adamw`` the switch ``complex_moments = true``: one second moment ``EMA(|g|^2)`` per
+    complex weight of the model's spectral convolutions, as neuraloperator's AdamW keeps, instead of
+    one per real and imaginary part (:class:`sciml.optim.AbstractComplexMoments`).
     """
 
     epochs: int
@@ -167,6 +172,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     schedule: str = "none"
+    cosine_epochs: int | None = None
     step_size: int = 100
     gamma: float = 0.5
     warmup: float = 0.3
@@ -189,6 +195,11 @@ class TrainConfig:
             raise ConfigError(f"weight_decay: must be >= 0, got {self.weight_decay}")
         if self.schedule not in ("none", "step", "cosine", "onecycle"):
             raise ConfigError(f"schedule: must be none, step, cosine or onecycle, got {self.schedule!r}")
+        if self.cosine_epochs is not None:
+            if self.schedule != "cosine":
+                raise ConfigError(f"cosine_epochs: the period of schedule = \"cosine\", but schedule is {self.schedule!r}")
+            if self.cosine_epochs < 1:
+                raise ConfigError(f"cosine_epochs: must be >= 1, got {self.cosine_epochs}")
         if not 0 < self.warmup < 1:
             raise ConfigError(f"warmup: must be a fraction in (0, 1), got {self.warmup}")
         if self.grad_clip is not None and not self.grad_clip > 0:

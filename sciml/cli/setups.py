@@ -15,7 +15,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from sciml.cli.build import build_model, load_split, problem_from, training_data
+from sciml.cli.build import (
+    build_model,
+    load_split,
+    optimizer_arguments,
+    problem_from,
+    training_data,
+)
 from sciml.cli.config import ConfigError, RunConfig, build_from_signature
 from sciml.domain import unit_samples
 from sciml.losses import relative_lp
@@ -83,7 +89,8 @@ def operator_setup(config: RunConfig, device: torch.device, dtype: torch.dtype, 
     extra = {name: n.state_dict() for name, n in norms.items() if n is not None}
     extra["train_grid"] = list(train.grid.shape)
     description = f"{train.description}; testing on {test.description}"
-    return Setup(model, objective, objective.terms, train.batches, evaluate, extra, description, figures)
+    return Setup(model, objective, objective.terms, train.batches, evaluate, extra, description, figures,
+                 optimizer_args=optimizer_arguments(config.train, model))
 
 
 def pinn_problem(config: RunConfig) -> AbstractProblem:
@@ -136,7 +143,7 @@ def pinn_setup(config: RunConfig, device: torch.device, dtype: torch.dtype) -> S
                  "generator": generator}
     model = build_from_signature(MODELS[name], {k: v for k, v in config.model.items() if k != "name"},
                                  "model", fixed).to(device, dtype)
-    optimizer_args = {}
+    optimizer_args = optimizer_arguments(config.train, model)
     if config.train.optimizer == "opgd":
         optimizer_args["preconditioner"] = _laplacian_preconditioner(problem, model, config.loss.weights.get("bc", 1.0))
     batches = Collocation(problem, pinn.n_interior, pinn.n_condition, conditions=kept, method=pinn.method,

@@ -21,6 +21,7 @@ from sciml.cli.build import (
     build_optimizer,
     build_scheduler,
     load_split,
+    optimizer_arguments,
 )
 from sciml.cli.common import FAILED, CommandError, check_interrupted, interrupted_status
 from sciml.cli.common import device as parse_device
@@ -97,7 +98,8 @@ def _train(args, config: RunConfig, out: Path, replace: bool, device: torch.devi
         if config.pinn is None:
             # the model's and the optimizer's keys are checked before any data is generated
             probe = build_model(config.model, 1, 1, config.train.seed)
-            build_optimizer(config.train, list(probe.parameters()), config.loss.terms)
+            build_optimizer(config.train, list(probe.parameters()), config.loss.terms,
+                            optimizer_arguments(config.train, probe))
             setup = operator_setup(config, device, dtype, rank, world)
         else:
             setup = pinn_setup(config, device, dtype)

@@ -82,11 +82,11 @@ def _timed(model, step, steps: int, seconds: float, test_points, reference, ever
 
 
 def pinn_model(problem: AbstractProblem, widths: tuple[int, ...], seed: int) -> PINN:
-    """A float64 tanh PINN with ``len(widths)`` hidden layers of those widths (they must be equal)."""
+    """A float64 tanh PINN with ``len(widths)`` hidden layers of those widths (they must be equal), its weights drawn in float64."""
     if len(set(widths)) != 1:
         raise ValueError(f"pinn_model: hidden layers of one width, got {widths}")
     generator = torch.Generator().manual_seed(seed)
-    return PINN(problem.domain, hidden_features=widths[0], n_layers=len(widths) + 1, generator=generator).double()
+    return PINN(problem.domain, hidden_features=widths[0], n_layers=len(widths) + 1, generator=generator, dtype=torch.float64)
 
 
 def natgrad(problem: AbstractProblem, points: dict[str, torch.Tensor], widths: tuple[int, ...], seed: int, steps: int,

@@ -32,6 +32,7 @@ __all__ = ["Poisson"]
 
 _BOUNDARIES = ("dirichlet", "periodic")
 _DISCRETIZATIONS = ("fd2", "spectral")
+_EXACT_FORMS = ("product", "sum")
 #: the space dimensions of points (PINNs) and of grids (the data generator)
 _POINT_DIMS, _GRID_DIMS = (1, 2, 3, 4, 5), (1, 2, 3)
 
@@ -63,6 +64,12 @@ class Poisson(AbstractSteadyProblem):
     exact_amplitudes
         The manufactured solution's amplitudes :math:`c_1, c_2, \dots` of its modes
         :math:`m = 1, 2, \dots` (see :meth:`exact_solution`).
+    exact_form
+        ``"product"``: each mode is :math:`\prod_i \sin(m\omega x_i)`, zero on the Dirichlet boundary;
+        ``"sum"``: :math:`\sum_i \sin(m\omega x_i)`, the 5-D problem of the ENGD paper (Müller and
+        Zeinhofer 2023), whose Dirichlet boundary values are the solution's own (nonzero: the PINN's
+        ``"bc"`` condition takes them from :meth:`exact_solution`; the grid solver's zero boundary data
+        is unchanged).
 
     Shapes
     ------
@@ -77,6 +84,7 @@ class Poisson(AbstractSteadyProblem):
     grf_tau: float = 3.0
     length: float = 1.0
     exact_amplitudes: tuple[float, ...] = (1.0, 0.5)
+    exact_form: str = "product"
 
     name = "poisson"
 
@@ -91,6 +99,8 @@ class Poisson(AbstractSteadyProblem):
             check_number("Poisson", "grf_alpha", self.grf_alpha, above=self.dim / 2, why="dim / 2: a finite pointwise variance")
         check_number("Poisson", "grf_tau", self.grf_tau, above=0)
         check_number("Poisson", "length", self.length, above=0)
+        if self.exact_form not in _EXACT_FORMS:
+            raise ValueError(f"Poisson: exact_form must be one of {_EXACT_FORMS}, got {self.exact_form!r}")
         amplitudes = tuple(self.exact_amplitudes)
         if not amplitudes:
             raise ValueError("Poisson: exact_amplitudes must hold at least one amplitude, got ()")
@@ -99,11 +109,12 @@ class Poisson(AbstractSteadyProblem):
         object.__setattr__(self, "exact_amplitudes", tuple(float(c) for c in amplitudes))
 
     @classmethod
-    def pinn_classic(cls, dim: int = 2, **overrides: Any) -> "Poisson":
+    def pinn_classic(cls, dim: int = 2, **overrides: Any) -> Poisson:
         r"""The PINN benchmark :math:`u = \prod_i \sin(\pi x_i)`, :math:`f = d \pi^2 u`, :math:`u = 0` on the unit box.
 
         ``dim=2`` is the usual 2-D problem on the unit square; ``dim=5`` its high-dimensional analogue
-        (points only: no grid solver in five dimensions).
+        (points only: no grid solver in five dimensions). ``exact_form="sum"`` gives the ENGD paper's
+        :math:`u = \sum_i \sin(\pi x_i)`, :math:`f = \pi^2 u`, with :math:`u = u^*` on the boundary.
         """
         return cls(**{"dim": dim, "exact_amplitudes": (1.0,), **overrides})
 
@@ -157,8 +168,10 @@ class Poisson(AbstractSteadyProblem):
         return FiniteDiff(grid, order=2, time=time)
 
     def conditions(self) -> dict[str, AbstractCondition]:
-        """``"bc"``: :math:`u = 0` on the boundary (Dirichlet), or periodicity."""
-        return {"bc": Periodic(self.domain) if self.periodic else Dirichlet(self.domain, 0.0)}
+        """``"bc"``: :math:`u = 0` on the boundary (Dirichlet; :math:`u = u^*` for ``exact_form="sum"``), or periodicity."""
+        if self.periodic:
+            return {"bc": Periodic(self.domain)}
+        return {"bc": Dirichlet(self.domain, self.exact_solution if self.exact_form == "sum" else 0.0)}
 
     @property
     def has_exact_solution(self) -> bool:
@@ -173,7 +186,8 @@ class Poisson(AbstractSteadyProblem):
         return list(enumerate(self.exact_amplitudes, start=1))
 
     def exact_solution(self, x: Tensor) -> Tensor:
-        r"""The manufactured solution :math:`u^*(x) = \sum_m c_m \prod_i \sin(m \omega x_i)` at points ``(..., dim)`` -> ``(..., 1)``.
+        r"""The manufactured solution :math:`u^*(x) = \sum_m c_m \prod_i \sin(m \omega x_i)` at points ``(..., dim)`` -> ``(..., 1)``
+        (:math:`\sum_m c_m \sum_i \sin(m \omega x_i)` for ``exact_form="sum"``).
 
         Amplitudes :math:`c_m` from :attr:`exact_amplitudes`, by default :math:`(1, 1/2)`, with
         :math:`\omega = \pi / L` (zero on the boundary of the box) or :math:`2\pi / L` (periodic, zero
@@ -181,17 +195,23 @@ class Poisson(AbstractSteadyProblem):
         """
         self._check_points(x)
         omega = self._wavenumber()
-        return sum(c * torch.sin(m * omega * x).prod(dim=-1, keepdim=True) for m, c in self._modes())
+        return sum(c * self._combine(torch.sin(m * omega * x)) for m, c in self._modes())
 
     def exact_input(self, x: Tensor) -> Tensor:
         """The forcing of the manufactured solution, :meth:`exact_forcing`."""
         return self.exact_forcing(x)
 
     def exact_forcing(self, x: Tensor) -> Tensor:
-        r"""The matching forcing :math:`f^* = -\Delta u^* = \sum_m c_m\, d\, (m\omega)^2 \prod_i \sin(m \omega x_i)`, ``(..., 1)``."""
+        r"""The matching forcing :math:`f^* = -\Delta u^* = \sum_m c_m\, d\, (m\omega)^2 \prod_i \sin(m \omega x_i)`, ``(..., 1)``
+        (:math:`\sum_m c_m (m\omega)^2 \sum_i \sin(m \omega x_i)` for ``exact_form="sum"``: each term is one axis's)."""
         self._check_points(x)
         omega = self._wavenumber()
-        return sum(c * self.dim * (m * omega) ** 2 * torch.sin(m * omega * x).prod(dim=-1, keepdim=True) for m, c in self._modes())
+        axes = 1 if self.exact_form == "sum" else self.dim  # second derivatives that each term of a mode has
+        return sum(c * axes * (m * omega) ** 2 * self._combine(torch.sin(m * omega * x)) for m, c in self._modes())
+
+    def _combine(self, sines: Tensor) -> Tensor:
+        """One mode from its per-axis sines ``(..., dim)`` -> ``(..., 1)``: their product, or their sum."""
+        return sines.sum(dim=-1, keepdim=True) if self.exact_form == "sum" else sines.prod(dim=-1, keepdim=True)
 
     def _check_points(self, x: Tensor) -> None:
         if x.ndim < 1 or x.shape[-1] != self.dim:

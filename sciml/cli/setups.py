@@ -140,7 +140,7 @@ def pinn_setup(config: RunConfig, device: torch.device, dtype: torch.dtype) -> S
                  "generator": generator}
     else:
         fixed = {"domain": problem.domain, "out_features": problem.point_channels, "constraint": constraint,
-                 "generator": generator}
+                 "generator": generator, "dtype": dtype}  # drawn in the run's precision
     model = build_from_signature(MODELS[name], {k: v for k, v in config.model.items() if k != "name"},
                                  "model", fixed).to(device, dtype)
     optimizer_args = optimizer_arguments(config.train, model)

@@ -40,6 +40,20 @@ def test_initialisation_is_seeded_xavier_normal_with_zero_biases():
     assert len(first.mlp.layers) == 6 and first.mlp.activation is torch.tanh
 
 
+def test_a_float64_network_is_drawn_in_float64_not_cast_up():
+    domain = Domain(((0.0, 1.0), (0.0, 1.0)))
+    drawn = PINN(domain, hidden_features=64, fourier_features=8, generator=seeded(1), dtype=torch.float64)
+    cast = PINN(domain, hidden_features=64, fourier_features=8, generator=seeded(1)).double()
+    assert all(t.dtype == torch.float64 for t in [*drawn.parameters(), *drawn.buffers()])
+    weight = drawn.mlp.layers[1].weight  # (64, 64)
+    # a float32 draw cast up is exactly representable in float32; a float64 draw (almost surely) is not
+    assert torch.equal(cast.mlp.layers[1].weight.float().double(), cast.mlp.layers[1].weight)
+    assert (weight.float().double() != weight).float().mean() > 0.99
+    assert weight.std().item() == pytest.approx(math.sqrt(2 / 128), rel=0.05)  # Glorot's std all the same
+    assert drawn(torch.rand(5, 2, dtype=torch.float64)).dtype == torch.float64
+    assert PINN(domain, generator=seeded(1)).mlp.layers[0].weight.dtype == torch.get_default_dtype()
+
+
 def test_fourier_features_lie_on_the_torus_and_are_seeded_buffers(generator):
     features = FourierFeatures(3, 64, scale=2.0, generator=seeded()).double()
     x = torch.randn(20, 3, generator=generator, dtype=torch.float64)

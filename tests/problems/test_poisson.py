@@ -135,6 +135,22 @@ def test_pinn_classic_is_the_product_of_sines_with_round_off_residual(dim, gener
     assert bc.residual(problem.exact_solution, bc.sample(128, generator, "sobol")).abs().max() < 1e-15
 
 
+def test_the_sum_form_is_the_engd_papers_5d_problem_with_its_own_boundary_values(generator):
+    problem = Poisson.pinn_classic(5, exact_form="sum")
+    x = torch.rand(64, 5, generator=generator, dtype=torch.float64).requires_grad_(True)
+    u = problem.exact_solution(x)
+    torch.testing.assert_close(u, torch.sin(math.pi * x).sum(dim=1, keepdim=True), rtol=0, atol=1e-15)
+    torch.testing.assert_close(problem.exact_forcing(x), math.pi**2 * u, rtol=0, atol=1e-13)  # each sine has one axis
+    assert problem.residual(u, problem.exact_input(x), AutogradDiff(x)).abs().max() < 1e-12
+    bc = problem.conditions()["bc"]
+    faces = bc.sample(128, generator, "sobol")
+    assert problem.exact_solution(faces).abs().min() > 0  # nonzero on the boundary, and the condition holds it
+    assert bc.residual(problem.exact_solution, faces).abs().max() == 0
+    assert bc.residual(lambda p: torch.zeros(p.shape[0], 1, dtype=p.dtype), faces).abs().max() > 1
+    with pytest.raises(ValueError, match="exact_form must be one of"):
+        Poisson(exact_form="cosine")
+
+
 def test_a_box_of_side_length_rescales_the_manufactured_pair_and_the_solver(generator):
     unit, large = Poisson(dim=2), Poisson(dim=2, length=2.0)
     x = torch.rand(30, 2, generator=generator, dtype=torch.float64)

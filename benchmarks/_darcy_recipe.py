@@ -67,9 +67,11 @@ n_layers = 4
 epochs = {epochs}
 batch_size = {batch_size}
 optimizer = "adamw"
+optimizer_options = {{ complex_moments = true }}   # one second moment per complex weight, as neuraloperator's AdamW
 lr = {lr}
 weight_decay = {weight_decay}
 schedule = "cosine"
+cosine_epochs = {cosine_epochs}          # the example's T_max (per step here, per epoch there): ends at 25% of lr
 eval_every = {epochs}
 checkpoint_every = 100000
 

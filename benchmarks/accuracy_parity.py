@@ -17,9 +17,15 @@ split ``sciml train`` generates and caches) and are scored by one function, scim
 ``sciml train``
     ``sciml train CONFIG --set train.seed=SEED --out RUN`` with the same choices where the
     configuration has them (``benchmarks/_darcy_recipe.py``'s ``CONFIG``: modes 4, width 32, AdamW
-    lr 8e-3, weight decay 1e-4, ``schedule = "cosine"``, 20 epochs, batch 32, the recipe's loss
-    (``loss.data = "h1_periodic"``, ``loss.normalized = true``: neuraloperator's ``H1Loss`` on
-    normalized outputs), outputs normalized, inputs not), evaluated from its checkpoint as ``sciml eval`` does.
+    lr 8e-3, weight decay 1e-4 with one second moment per complex weight
+    (``optimizer_options = { complex_moments = true }``: EMA of |g|^2 = g_re^2 + g_im^2, as
+    neuraloperator's AdamW keeps for complex parameters), ``schedule = "cosine"`` with
+    ``cosine_epochs = 30`` (the example's period, stepped every step rather than every epoch), 20
+    epochs, batch 32, the recipe's loss (``loss.data = "h1_periodic"``, ``loss.normalized = true``:
+    neuraloperator's ``H1Loss`` on normalized outputs), outputs normalized, inputs not), evaluated
+    from its checkpoint as ``sciml eval`` does. What differs from the recipe is what the changes below
+    prototype, and AdamW's ``eps`` (torch's 1e-8 added to the bias-corrected sqrt(v), neuraloperator's
+    1e-6 to the uncorrected one) and when it decays (torch's before the step, neuraloperator's after).
 
 Candidate causes (full run): ``sciml train`` again, with one change toward the recipe each,
 prototyped by wrapping a name in :mod:`sciml.cli.train` or :mod:`sciml.cli.setups` (the library
@@ -27,9 +33,7 @@ is not edited):
 
 ``modes``            the frequency +K of the first axis held at zero (initialized zero, its gradient
                      masked): the modes neuraloperator's ``n_modes=(2K, 2K)`` keeps
-``complex moment``   AdamW keeping one second moment per complex weight, EMA of |g|^2 = g_re^2 + g_im^2
-                     (neuraloperator's AdamW on complex parameters), instead of one per real component
-``schedule``         the example's cosine, per epoch over T_max = 30 epochs (sciml's: per step, to zero)
+``schedule``         the cosine stepped once per epoch, as the example's (sciml's: every step)
 ``order``            the example's batch order (no shuffling)
 ``init``             neuraloperator's initialization (its FNO of the same seed, copied in)
 
@@ -37,10 +41,11 @@ Channel-MLP, lifting and projection sizes are not a cause to run: both libraries
 the same layers (the parameter counts printed first differ by exactly the +K modes).
 
 ``check`` (full run, first seed): the recipe run again with sciml's FNO (neuraloperator's initial
-weights copied in, +K held at zero) and this script's AdamW with neuraloperator's rule on (re, im)
-pairs. If the two FNOs compute the same function and the prototype is neuraloperator's AdamW, both
-runs agree to rounding after a few epochs (printed: 3 epochs); the check row, after all 20, shows
-how far rounding differences grow by the end: the size of a difference between runs that means nothing.
+weights copied in, +K held at zero) and this script's AdamW with neuraloperator's rule (its eps and
+when it decays) on (re, im) pairs. If the two FNOs compute the same function and the prototype is
+neuraloperator's AdamW, both runs agree to rounding after a few epochs (printed: 3 epochs); the
+check row, after all 20, shows how far rounding differences grow by the end: the size of a
+difference between runs that means nothing.
 
     python benchmarks/accuracy_parity.py --quick --json runs/accuracy_parity.json
 """
@@ -88,33 +93,26 @@ from sciml.diff import FiniteDiff
 from sciml.losses import relative_h1
 from sciml.metrics import evaluate_operator, predict
 from sciml.models import FNO, load_neuralop_fno
-from sciml.nn.spectral_weights import DenseSpectralWeight
-from sciml.optim import AbstractWeightedSum
+from sciml.nn import complex_pair_parameters
 from sciml.spectral import Grid
 
 
 class PairedAdamW(torch.optim.Optimizer):
-    r"""AdamW whose complex weights, stored as real ``(..., 2)`` (re, im) pairs, keep one second moment each.
+    r"""neuraloperator's AdamW on complex weights stored as real ``(..., 2)`` (re, im) pairs.
 
-    torch's AdamW keeps :math:`v` per real number, so a complex weight :math:`w = a + ib` stored as
-    ``(a, b)`` has :math:`v_a = \mathrm{EMA}(g_a^2)` and :math:`v_b = \mathrm{EMA}(g_b^2)` apart.
-    neuraloperator's AdamW on a complex parameter keeps :math:`v = \mathrm{EMA}(|g|^2) =
-    \mathrm{EMA}(g_a^2 + g_b^2)` for both. Parameters in ``pairs`` get the latter; the rest, one per element.
-
-    ``rule="torch"``: :math:`\theta \leftarrow (1 - \eta\lambda)\theta - \frac{\eta}{b_1}
-    \frac{m}{\sqrt{v / b_2} + \epsilon}` (``torch.optim.AdamW``). ``rule="neuralop"``:
-    :math:`\theta \leftarrow \theta - \eta \frac{\sqrt{b_2}}{b_1} \frac{m}{\sqrt{v} + \epsilon}`, then
-    :math:`\theta \leftarrow (1 - \eta\lambda)\theta` (``neuralop.training.AdamW``), with
-    :math:`b_i = 1 - \beta_i^t`. Checked against both at start-up (:func:`check_prototypes`).
+    Parameters in ``pairs`` keep one second moment per complex weight, :math:`v = \mathrm{EMA}(g_a^2
+    + g_b^2)` for :math:`w = a + ib`, as ``neuralop.training.AdamW`` keeps on a complex parameter; the
+    rest one per element. The update is neuraloperator's: :math:`\theta \leftarrow \theta - \eta
+    \frac{\sqrt{b_2}}{b_1} \frac{m}{\sqrt{v} + \epsilon}`, then :math:`\theta \leftarrow (1 -
+    \eta\lambda)\theta`, with :math:`b_i = 1 - \beta_i^t` (``sciml.optim.AdamW`` with
+    ``complex_pairs`` is torch's rule: eps added to the bias-corrected root, decay first). Checked against
+    neuraloperator's at start-up (:func:`check_prototypes`).
     """
 
     def __init__(self, params: Iterable[Tensor], pairs: Iterable[Tensor] = (), lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2,
-                 rule: str = "torch"):
-        if rule not in ("torch", "neuralop"):
-            raise ValueError(f"PairedAdamW: rule must be 'torch' or 'neuralop', got {rule!r}")
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-6, weight_decay: float = 0.0):
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
-        self.pairs, self.rule = {id(p) for p in pairs}, rule
+        self.pairs = {id(p) for p in pairs}
         if any(p.shape[-1] != 2 for g in self.param_groups for p in g["params"] if id(p) in self.pairs):
             raise ValueError("PairedAdamW: every parameter in pairs needs a last axis of size 2 (re, im)")
 
@@ -137,25 +135,9 @@ class PairedAdamW(torch.optim.Optimizer):
                 state["m"].lerp_(g, 1 - beta1)
                 state["v"].mul_(beta2).add_(square, alpha=1 - beta2)
                 bias1, bias2 = 1 - beta1 ** state["step"], 1 - beta2 ** state["step"]
-                if self.rule == "torch":
-                    p.mul_(1 - lr * decay)
-                    p.addcdiv_(state["m"], (state["v"].sqrt() / math.sqrt(bias2)).add_(eps), value=-lr / bias1)
-                else:
-                    p.addcdiv_(state["m"], state["v"].sqrt().add_(eps), value=-lr * math.sqrt(bias2) / bias1)
-                    p.add_(p, alpha=-lr * decay)
+                p.addcdiv_(state["m"], state["v"].sqrt().add_(eps), value=-lr * math.sqrt(bias2) / bias1)
+                p.add_(p, alpha=-lr * decay)
         return loss
-
-
-class SciMLPairedAdamW(AbstractWeightedSum, PairedAdamW):
-    """:class:`PairedAdamW` over named loss terms, as ``sciml.optim.AdamW`` is ``torch.optim.AdamW`` over them."""
-
-    def __init__(self, params, terms, *, weights=None, grad_clip=None, **hyper):
-        super().__init__(params, terms, weights=weights, grad_clip=grad_clip, **hyper)
-
-
-def spectral_weights(model: nn.Module) -> list[nn.Parameter]:
-    """The complex spectral weights of a sciml FNO, stored as ``(..., 2)`` real pairs."""
-    return [m.weight for m in model.modules() if isinstance(m, DenseSpectralWeight)]
 
 
 def hold_top_frequency_at_zero(model: FNO) -> None:
@@ -165,7 +147,7 @@ def hold_top_frequency_at_zero(model: FNO) -> None:
     ``+K`` the layer keeps the modes of neuraloperator's ``n_modes=(2K, 2K)``. With a zero value, a
     zero gradient and zero moments, AdamW and its weight decay leave it zero.
     """
-    for weight in spectral_weights(model):
+    for weight in complex_pair_parameters(model):  # an FNO's dense (2K + 1, K + 1, C_in, C_out, 2) weights
         with torch.no_grad():
             weight[-1].zero_()
         weight.register_hook(lambda g: torch.cat([g[:-1], torch.zeros_like(g[-1:])]))
@@ -193,8 +175,7 @@ class Change:
 
     name: str
     model: Callable[[nn.Module, int], None] | None = None  # edits a freshly built model in place, given the seed
-    optimizer: bool = False  # PairedAdamW (torch's rule) over the spectral weights as pairs
-    schedule: bool = False  # the example's per-epoch cosine
+    schedule: bool = False  # the cosine stepped once per epoch
     batches: type | None = None  # wraps the batches fit is handed
 
 
@@ -210,14 +191,12 @@ def combined(name: str, *changes: Change) -> Change:
         for edit in edits:
             edit(net, seed)
 
-    return Change(name, model=model if edits else None, optimizer=any(c.optimizer for c in changes),
-                  schedule=any(c.schedule for c in changes),
+    return Change(name, model=model if edits else None, schedule=any(c.schedule for c in changes),
                   batches=next((c.batches for c in changes if c.batches is not None), None))
 
 
 SINGLE = {
     "modes": Change("modes", model=lambda model, seed: hold_top_frequency_at_zero(model)),
-    "complex moment": Change("complex moment", optimizer=True),
     "schedule": Change("schedule", schedule=True),
     "order": Change("order", batches=InOrder),
     "init": Change("init", model=copy_neuralop_init),
@@ -229,28 +208,22 @@ CHANGES = {
 
 
 @contextlib.contextmanager
-def applied(change: Change | None, seed: int, recipe: Recipe):
+def applied(change: Change | None, seed: int):
     """``sciml train`` with ``change`` (``None``: unchanged): names wrapped where :mod:`sciml.cli` looks them up."""
     if change is None:
         yield
         return
-    pairs: set[int] = set()
     real_build_model, real_fit = cli_train.build_model, cli_train.fit
 
     def build(table, in_channels, out_channels, model_seed):
         model = real_build_model(table, in_channels, out_channels, model_seed)
         if change.model is not None:
             change.model(model, seed)
-        pairs.update(id(w) for w in spectral_weights(model))
         return model
 
-    def build_optimizer(config, parameters, terms, fixed=None):  # fixed: arguments only opgd takes
-        return SciMLPairedAdamW(parameters, terms, pairs=[p for p in parameters if id(p) in pairs], lr=config.lr,
-                                weight_decay=config.weight_decay)
-
     def build_scheduler(config, optimizer, steps_per_epoch):
-        def factor(step: int) -> float:
-            return 0.5 * (1 + math.cos(math.pi * (step // steps_per_epoch) / recipe.cosine_epochs))
+        def factor(step: int) -> float:  # constant through an epoch: the configured cosine at the epoch's start
+            return 0.5 * (1 + math.cos(math.pi * (step // steps_per_epoch) / config.cosine_epochs))
 
         return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
@@ -260,8 +233,6 @@ def applied(change: Change | None, seed: int, recipe: Recipe):
     with contextlib.ExitStack() as stack:
         for module in (cli_train, cli_setups):  # the probe model is built in one, the trained one in the other
             stack.enter_context(mock.patch.object(module, "build_model", build))
-        if change.optimizer:
-            stack.enter_context(mock.patch.object(cli_train, "build_optimizer", build_optimizer))
         if change.schedule:
             stack.enter_context(mock.patch.object(cli_train, "build_scheduler", build_scheduler))
         if change.batches is not None:
@@ -300,8 +271,8 @@ def sciml_fno_in_recipe(seed: int, train: Split, recipe: Recipe, epochs: int) ->
     model = FNO(1, 1, (recipe.modes,) * 2, recipe.width)
     copy_neuralop_init(model, seed)
     hold_top_frequency_at_zero(model)
-    optimizer = PairedAdamW(model.parameters(), spectral_weights(model), lr=recipe.lr, eps=1e-6,
-                            weight_decay=recipe.weight_decay, rule="neuralop")  # neuralop's AdamW: eps 1e-6
+    optimizer = PairedAdamW(model.parameters(), complex_pair_parameters(model), lr=recipe.lr,
+                            weight_decay=recipe.weight_decay)  # neuralop's AdamW: eps 1e-6
     return train_recipe(KeywordCall(model), optimizer, train, recipe, epochs)
 
 
@@ -325,14 +296,10 @@ def check_prototypes(generator: torch.Generator) -> dict[str, float]:
 
     w0 = torch.randn(3, 4, 2, generator=generator)
     grads = [[torch.randn(3, 4, 2, generator=generator)] for _ in range(5)]
-    ours, theirs = w0.clone().requires_grad_(), w0.clone().requires_grad_()
-    run(PairedAdamW([ours], lr=1e-2, weight_decay=0.1), [ours], grads)
-    run(torch.optim.AdamW([theirs], lr=1e-2, weight_decay=0.1), [theirs], grads)
-    out = {"paired_adamw_torch_rule_vs_torch_adamw": (ours - theirs).abs().max().item()}
     ours, theirs = w0.clone().requires_grad_(), torch.view_as_complex(w0.clone()).requires_grad_()
-    run(PairedAdamW([ours], [ours], lr=1e-2, eps=1e-6, weight_decay=0.1, rule="neuralop"), [ours], grads)
+    run(PairedAdamW([ours], [ours], lr=1e-2, weight_decay=0.1), [ours], grads)
     run(NeuralopAdamW([theirs], lr=1e-2, weight_decay=0.1), [theirs], [[torch.view_as_complex(g[0])] for g in grads])
-    out["paired_adamw_neuralop_rule_vs_neuralop_adamw"] = (ours - torch.view_as_real(theirs)).abs().max().item()
+    out = {"paired_adamw_vs_neuralop_adamw": (ours - torch.view_as_real(theirs)).abs().max().item()}
     pred, target = torch.randn(4, 1, 16, 16, generator=generator), torch.randn(4, 1, 16, 16, generator=generator)
     periodic = FiniteDiff(Grid.uniform(16, 2, periodic=True), order=2)
     out["recipe_loss_vs_h1loss"] = (relative_h1(pred, target, periodic).sum() - H1Loss(d=2)(pred, target)).abs().item()
@@ -383,7 +350,7 @@ def main() -> None:
     print(f"parameters (real numbers): sciml {flat['sciml_fno_parameters']}, neuralop {flat['neuralop_fno_parameters']}, "
           f"difference {flat['sciml_fno_parameters'] - flat['neuralop_fno_parameters']} = the +K modes ({extra})")
     print("prototype checks (max abs difference): " + ", ".join(f"{k} {flat[k]:.1e}" for k in (
-        "paired_adamw_torch_rule_vs_torch_adamw", "paired_adamw_neuralop_rule_vs_neuralop_adamw", "recipe_loss_vs_h1loss")))
+        "paired_adamw_vs_neuralop_adamw", "recipe_loss_vs_h1loss")))
 
     results: dict[str, dict[int, dict[int, float]]] = {}  # run -> seed -> resolution -> rel L2
     with tempfile.TemporaryDirectory(prefix="accuracy_parity_") as work:
@@ -406,7 +373,7 @@ def main() -> None:
                                              for n, s in tests.items()})
             for name, change in runs:
                 out = Path(work) / f"run-{seed}"
-                with applied(change, seed, recipe):
+                with applied(change, seed):
                     run_sciml_train(config, out, [f"train.seed={seed}"])
                 record(name, seed, evaluate_run(out, tests))
         if not (args.quick or args.no_check):

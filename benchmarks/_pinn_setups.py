@@ -90,11 +90,12 @@ def pinn_model(problem: AbstractProblem, widths: tuple[int, ...], seed: int) -> 
 
 
 def natgrad(problem: AbstractProblem, points: dict[str, torch.Tensor], widths: tuple[int, ...], seed: int, steps: int,
-            seconds: float, test_points, reference, *, solver: str = "dense", every: int = 5) -> Run:
-    """Energy natural gradient (ENGD): dense Gauss-Newton steps, truncated SVD (rcond 1e-7, no damping), the 31-step line search."""
+            seconds: float, test_points, reference, *, damping: float = 0.0, solver: str = "dense", every: int = 5) -> Run:
+    """Energy natural gradient (ENGD): dense Gauss-Newton steps, truncated SVD (rcond 1e-7), the 31-step line search;
+    ``damping`` 0 as in the ENGD paper, or Levenberg-Marquardt's (``solver="cg"``: at least 1e-10)."""
     model = pinn_model(problem, widths, seed)
     objective = PINNObjective(problem)
-    damping = 0.0 if solver == "dense" else 1e-10
+    damping = damping if solver == "dense" else max(damping, 1e-10)
     optimizer = NaturalGradient(model.parameters(), objective.terms, solver=solver, damping=damping, rcond=1e-7, cg_maxiter=400)
     return _timed(model, lambda: optimizer.step(lambda: objective(model, points)), steps, seconds, test_points, reference, every)
 

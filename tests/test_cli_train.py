@@ -196,6 +196,20 @@ def test_navier_stokes_frames_in_and_an_autoregressive_rollout_out(tmp_path, cap
     state = weights(out)
     assert state["model.lifting.fc1.weight"].shape[1] == 2 + 2  # two frames and two coordinates in
     assert state["model.projection.fc2.weight"].shape[0] == 1  # one frame out per call
+    # one affine map for every frame, in and out, so that predicted frames re-enter the window as the inputs did;
+    # the same from the file streamed
+    streamed = tmp_path / "streamed"
+    code, _, stderr = run(capsys, "train", cfg, "--out", streamed, "--quiet", "--set", "data.in_memory=false")
+    assert code == 0, stderr
+    for run_dir in (out, streamed):
+        saved = load_checkpoint(run_dir / "checkpoint.pt")
+        first = saved["input_normalizer"]["std"][0]
+        for name, frames in (("input_normalizer", 2), ("output_normalizer", 4)):
+            for key in ("mean", "std"):
+                values = saved[name][key]
+                assert values.shape == (frames,) and torch.all(values == values[0])
+            torch.testing.assert_close(saved[name]["std"][0], first, rtol=0, atol=0)
+        assert first > 0
     code, stdout, _ = run(capsys, "eval", out)
     assert code == 0 and "rel_l2" in stdout and "residual_pred" not in stdout  # frames split off: no residual layout
 

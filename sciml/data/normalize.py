@@ -36,7 +36,7 @@ class UnitGaussianNormalizer(nn.Module):
         self.register_buffer("eps", torch.tensor(float(eps), dtype=mean.dtype))
 
     @classmethod
-    def fit(cls, x: Tensor, eps: float = 1e-7) -> "UnitGaussianNormalizer":
+    def fit(cls, x: Tensor, eps: float = 1e-7) -> UnitGaussianNormalizer:
         """Channel statistics of ``x`` ``(n, C, *S)`` over samples and grid points, computed in float64.
 
         ``std`` is the population standard deviation, so ``encode(x)`` has mean 0 and standard
@@ -44,8 +44,22 @@ class UnitGaussianNormalizer(nn.Module):
         """
         return cls.fit_blocks([x], eps)
 
+    def pooled(self, channels: int) -> UnitGaussianNormalizer:
+        r"""One mean and one standard deviation for ``channels`` channels: this normalizer's channels taken together.
+
+        With equal counts per channel (frames of one field), the pooled statistics are
+        :math:`\bar\mu = \operatorname{mean}_c \mu_c` and :math:`\bar\sigma^2 = \operatorname{mean}_c
+        (\sigma_c^2 + (\mu_c - \bar\mu)^2)`, those of all the values at once. Frames normalized by one
+        affine map keep the relation between frames that an autoregressive model steps in time.
+        """
+        if channels < 1:
+            raise ValueError(f"UnitGaussianNormalizer.pooled: channels must be >= 1, got {channels}")
+        mean = self.mean.mean()
+        std = (self.std.square() + (self.mean - mean).square()).mean().sqrt()
+        return UnitGaussianNormalizer(mean.expand(channels), std.expand(channels), float(self.eps))
+
     @classmethod
-    def fit_blocks(cls, blocks: Iterable[Tensor], eps: float = 1e-7) -> "UnitGaussianNormalizer":
+    def fit_blocks(cls, blocks: Iterable[Tensor], eps: float = 1e-7) -> UnitGaussianNormalizer:
         r"""As :meth:`fit` on the concatenation of ``blocks`` ``(n_b, C, *S)``, reading each block once.
 
         For data larger than memory (:meth:`sciml.data.H5Stream.blocks`). Each block's count
@@ -78,7 +92,7 @@ class UnitGaussianNormalizer(nn.Module):
         return cls(mean, (m2 / count).sqrt(), eps)
 
     @classmethod
-    def from_state_dict(cls, state: dict[str, Tensor]) -> "UnitGaussianNormalizer":
+    def from_state_dict(cls, state: dict[str, Tensor]) -> UnitGaussianNormalizer:
         """Rebuild a saved normalizer (e.g. from ``torch.load(..., weights_only=True)``)."""
         return cls(state["mean"], state["std"], float(state["eps"]))
 

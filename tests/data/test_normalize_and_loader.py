@@ -39,6 +39,18 @@ def test_fitting_by_blocks_equals_fitting_the_whole(generator):
         UnitGaussianNormalizer.fit_blocks([])
 
 
+def test_pooled_statistics_are_those_of_all_channels_at_once(generator):
+    x = channels(generator, n=7)  # (7, 3, *S), channels of different means and spreads
+    one = UnitGaussianNormalizer.fit(x.reshape(-1, 1))  # every value as one sample of one channel
+    pooled = UnitGaussianNormalizer.fit(x).pooled(5)
+    assert pooled.mean.shape == pooled.std.shape == (5,)
+    torch.testing.assert_close(pooled.mean, one.mean.expand(5), rtol=1e-13, atol=1e-13)
+    torch.testing.assert_close(pooled.std, one.std.expand(5), rtol=1e-13, atol=0)
+    assert UnitGaussianNormalizer.fit(x).std.std() > 0.1 * pooled.std[0]  # the channels' own spreads differ
+    with pytest.raises(ValueError, match="channels must be >= 1"):
+        pooled.pooled(0)
+
+
 def test_fitting_by_blocks_does_not_cancel(generator):
     # a variance of 1 under a mean of 1e8: E[x^2] - E[x]^2 in float64 would lose it all (1e16 * 2^-52 ~ 2);
     # the merged deviations keep it to the rounding of the data themselves (1e8 * 2^-53 ~ 1e-8)

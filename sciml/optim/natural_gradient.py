@@ -216,8 +216,9 @@ class NaturalGradient(torch.optim.Optimizer):
         the dense solve's truncation plays the same part (on the 2-D Poisson PINN of the ENGD paper, a 2-32-1
         tanh network on a 30 x 30 grid, with ``damping=0``: 1e-8 to 1e-6 within 150 steps for ``rcond=1e-7``
         over four seeds, divergence for ``rcond=1e-9``; the default ``damping=1e-10``, whose rows
-        :math:`\sqrt\lambda = 10^{-5}` dominate that cut-off, stalls near 1e-5 to 1e-4). Use ``damping=0`` with
-        the dense solver.
+        :math:`\sqrt\lambda = 10^{-5}` dominate that cut-off, stalls near 1e-5 to 1e-4). With the dense solver use
+        ``damping=0`` for the last digits, or ``1e-6`` to ``1e-4`` where undamped first steps stall or overshoot
+        (docs/optim.md: the ENGD paper's 5-D problem, Burgers, some initial draws).
     line_search
         Number of step sizes tried, :math:`\eta = \eta_{\max} 2^{-j}`, ``j = 0..line_search - 1`` (the ENGD
         paper's grid for 31); the one with the smallest loss is taken (none, if no step lowers it).

@@ -36,11 +36,18 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from sciml.optim.terms import Closure, Pointwise, Residual, check_names, check_weights, flat_params
+from sciml.optim.terms import (
+    Closure,
+    Pointwise,
+    Residual,
+    check_names,
+    check_weights,
+    flat_params,
+)
 
 __all__ = ["NaturalGradient", "gauss_newton_direction", "pointwise_jacobian", "residual_jacobian"]
 
-SOLVERS = ("cg", "dense")
+SOLVERS = ("cg", "dense", "gram")
 
 
 def _conjugate_gradient(apply: Callable[[Tensor], Tensor], b: Tensor, tol: float, maxiter: int) -> Tensor:
@@ -138,12 +145,15 @@ def gauss_newton_direction(residual: Tensor, params: Sequence[Tensor], *, dampin
     params
         The parameters :math:`\theta`; the direction is flattened in their order.
     damping
-        :math:`\lambda \ge 0` (Levenberg-Marquardt); needed where :math:`J` has a null space and ``solver="dense"``.
+        :math:`\lambda \ge 0` (Levenberg-Marquardt); needed where :math:`J` has a null space and ``solver="dense"``;
+        ``solver="gram"`` needs it positive.
     solver
         ``"cg"``: matrix-free conjugate gradients to relative residual ``tol`` (at most ``maxiter``
         iterations, default ``N``); ``"dense"``: :math:`J` built row by row (or column by column, whichever
         is fewer products) and :math:`\min_d |Jd - r|^2 + \lambda |d|^2` solved by an SVD-based least-squares
-        driver (the minimum-norm solution where :math:`J` has a null space and :math:`\lambda = 0`).
+        driver (the minimum-norm solution where :math:`J` has a null space and :math:`\lambda = 0`); ``"gram"``:
+        :math:`J` built as for ``"dense"``, the damped Gram system solved by a Cholesky factorization, half the cost
+        of the SVD (the same direction to round-off where :math:`\lambda` dominates the ``rcond`` cut-off).
     rcond
         ``"dense"``: singular values of the damped :math:`J` below ``rcond`` times the largest are dropped
         (a truncated SVD); ``None``: machine precision.
@@ -152,12 +162,26 @@ def gauss_newton_direction(residual: Tensor, params: Sequence[Tensor], *, dampin
         raise ValueError(f"gauss_newton_direction: solver must be one of {SOLVERS}, got {solver!r}")
     if not (math.isfinite(damping) and damping >= 0):
         raise ValueError(f"gauss_newton_direction: damping must be >= 0 and finite, got {damping}")
+    if solver == "gram" and damping <= 0:
+        raise ValueError("gauss_newton_direction: solver='gram' needs damping > 0 (the Gram matrix may be singular)")
     products = _Products(residual, params)
     r, n = products.r, products.n
     if solver == "cg":
         rhs = products.jt(r.detach())
         return _conjugate_gradient(lambda v: products.jt(products.j(v)) + damping * v, rhs, tol, n if maxiter is None else maxiter)
-    return _least_squares(products.jacobian(), r.detach(), damping, rcond)
+    return _solve(products.jacobian(), r.detach(), solver, damping, rcond)
+
+
+def _solve(jacobian: Tensor, r: Tensor, solver: str, damping: float, rcond: float | None) -> Tensor:
+    """The damped Gauss-Newton direction from ``J`` ``(M, N)`` and ``r`` ``(M,)`` by ``solver`` ``"dense"`` or ``"gram"``."""
+    if solver == "dense":
+        return _least_squares(jacobian, r, damping, rcond)
+    gram = jacobian.T @ jacobian  # (N, N)
+    gram.diagonal().add_(damping)
+    factor, info = torch.linalg.cholesky_ex(gram)
+    if info.item() != 0:  # not positive definite in floating point: the damping is below its round-off
+        return _least_squares(jacobian, r, damping, rcond)
+    return torch.cholesky_solve((jacobian.T @ r)[:, None], factor)[:, 0]
 
 
 def _least_squares(jacobian: Tensor, r: Tensor, damping: float, rcond: float | None) -> Tensor:
@@ -174,13 +198,16 @@ def _least_squares(jacobian: Tensor, r: Tensor, damping: float, rcond: float | N
 
 
 def pointwise_jacobian(pointwise: Pointwise, params: Sequence[Tensor]) -> Tensor:
-    r"""The Jacobian ``(P C, N)`` of a :class:`~sciml.optim.Pointwise` residual ``(P, C)`` in ``params``, by ``vmap(jacrev)``
-    over the points: row ``p C + c`` is :math:`\partial r_c(x_p) / \partial\theta`, the order of ``values.reshape(-1)``."""
+    r"""The Jacobian ``(P C, N)`` of a :class:`~sciml.optim.Pointwise` residual ``(P, C)`` in ``params``, by the form's own
+    ``jacobian`` where it has one (a PINN's jets), else by ``vmap(jacrev)`` over the points: row ``p C + c`` is
+    :math:`\partial r_c(x_p) / \partial\theta`, the order of ``values.reshape(-1)``."""
     names = {id(t): name for name, t in pointwise.params.items()}  # the optimizer's parameters, found by identity
     missing = [i for i, p in enumerate(params) if id(p) not in names]
     if missing:
         raise ValueError(f"NaturalGradient: parameter {missing[0]} of the optimizer is not among the parameters of a "
                          f"term's pointwise form ({', '.join(pointwise.params)})")
+    if pointwise.jacobian is not None:
+        return pointwise.jacobian(params)
     order = [names[id(p)] for p in params]
     fixed = {name: t.detach() for name, t in pointwise.params.items() if name not in set(order)}
     free = {name: p.detach() for name, p in zip(order, params)}
@@ -209,7 +236,8 @@ class NaturalGradient(torch.optim.Optimizer):
     solver, cg_tol, cg_maxiter, rcond
         How the system is solved (:func:`gauss_newton_direction`): ``"cg"`` matrix-free, for large
         networks; ``"dense"`` by a truncated SVD of :math:`J` (singular values below ``rcond`` times the
-        largest dropped), for small ones. A PINN's Gram matrix is very ill
+        largest dropped), for small ones; ``"gram"`` by a Cholesky factorization of the damped Gram matrix
+        (``damping > 0``), half the cost of ``"dense"``'s SVD. A PINN's Gram matrix is very ill
         conditioned: conjugate gradients truncated at a few hundred iterations act as a regularizer
         (measured on a 1-D Poisson PINN of 49 parameters: 5.7e-7 relative error after 40 steps with 400
         iterations, 5e-5 with 49, and a stall near 0.6 for the exact minimum-norm dense solve without damping);
@@ -226,8 +254,8 @@ class NaturalGradient(torch.optim.Optimizer):
     Notes
     -----
     A step costs one closure evaluation with its graph, the solve (each CG iteration two backward
-    passes through it; dense: the Jacobian, by ``vmap(jacrev)`` for terms with a
-    :class:`~sciml.optim.Pointwise` form, and an SVD) and ``line_search`` evaluations of the loss. ``state_dict`` holds no state: the
+    passes through it; dense and gram: the Jacobian, from the jets of a PINN or by ``vmap(jacrev)`` for terms with a
+    :class:`~sciml.optim.Pointwise` form, and an SVD or a Cholesky factorization) and ``line_search`` evaluations of the loss. ``state_dict`` holds no state: the
     method is memoryless.
     """
 
@@ -255,6 +283,8 @@ class NaturalGradient(torch.optim.Optimizer):
             raise ValueError(f"NaturalGradient: solver must be one of {SOLVERS}, got {solver!r}")
         if not (math.isfinite(damping) and damping >= 0):
             raise ValueError(f"NaturalGradient: damping must be >= 0 and finite, got {damping}")
+        if solver == "gram" and damping <= 0:
+            raise ValueError("NaturalGradient: solver='gram' needs damping > 0 (the Gram matrix may be singular)")
         self.terms = check_names(terms, "NaturalGradient")
         self.weights = check_weights(weights, self.terms, "NaturalGradient")
         self.solver, self.cg_tol, self.cg_maxiter, self.rcond, self.line_search = solver, cg_tol, cg_maxiter, rcond, line_search
@@ -282,11 +312,11 @@ class NaturalGradient(torch.optim.Optimizer):
             residuals = self._residuals(closure)
             scales = {name: math.sqrt(self.weights[name] / residuals[name].values.numel()) for name in self.terms}
             stacked = torch.cat([scales[name] * residuals[name].values.reshape(-1) for name in self.terms])  # (M,): loss |stacked|^2
-            if self.solver == "dense":
+            if self.solver != "cg":
                 jacobian = torch.cat([scales[name] * (residual_jacobian(r.values, params) if r.pointwise is None
                                                       else pointwise_jacobian(r.pointwise, params))
                                       for name, r in ((name, residuals[name]) for name in self.terms)])  # (M, N)
-                direction = _least_squares(jacobian, stacked.detach(), group["damping"], self.rcond)
+                direction = _solve(jacobian, stacked.detach(), self.solver, group["damping"], self.rcond)
             else:
                 direction = gauss_newton_direction(stacked, params, damping=group["damping"], solver="cg",
                                                    tol=self.cg_tol, maxiter=self.cg_maxiter)

@@ -1,4 +1,4 @@
-"""Gauss-Newton / natural gradient: exact on linear least squares, matrix-free CG equal to the dense solve,
+"""Gauss-Newton / natural gradient: exact on linear least squares, matrix-free CG and the Gram matrix's Cholesky solve equal to the dense solve,
 and the PINN accuracy it is for on a 1-D Poisson problem."""
 
 import math
@@ -48,6 +48,21 @@ def test_matrix_free_conjugate_gradients_equal_the_dense_solve():
     dense = gauss_newton_direction(many, params, damping=1e-4, solver="dense")
     cg = gauss_newton_direction(many, params, damping=1e-4, solver="cg", tol=1e-15, maxiter=2000)
     torch.testing.assert_close(cg, dense, rtol=0, atol=1e-10 * dense.abs().max().item())
+
+
+def test_the_cholesky_solve_of_the_damped_gram_matrix_equals_the_dense_solve():
+    model = network(0)
+    params = list(model.parameters())
+    for count in (25, 80):  # J with a null space (damping makes the Gram matrix definite), and without
+        residual = pinn_residual(model, torch.linspace(0, 1, count, dtype=torch.float64)[:, None])
+        for damping in (1e-4, 1e-2):
+            dense = gauss_newton_direction(residual, params, damping=damping, solver="dense", rcond=None)
+            gram = gauss_newton_direction(residual, params, damping=damping, solver="gram")
+            torch.testing.assert_close(gram, dense, rtol=0, atol=1e-10 * dense.abs().max().item())
+    with pytest.raises(ValueError, match="needs damping > 0"):
+        gauss_newton_direction(residual, params, damping=0.0, solver="gram")
+    with pytest.raises(ValueError, match="needs damping > 0"):
+        NaturalGradient(params, ("pde",), damping=0.0, solver="gram")
 
 
 def test_natural_gradient_solves_a_pinn_to_high_accuracy_where_the_loss_never_rises():

@@ -24,7 +24,14 @@ from sciml.optim import (
     operator_preconditioner,
     residual_jacobian,
 )
-from sciml.pinn import PINN, Collocation, PINNObjective, relative_l2
+from sciml.pinn import (
+    PINN,
+    Collocation,
+    HardConstraint,
+    PINNObjective,
+    relative_l2,
+    residual_adaptive,
+)
 from sciml.problem import AbstractProblem
 
 
@@ -81,23 +88,39 @@ def _timed(model, step, steps: int, seconds: float, test_points, reference, ever
     return Run(error, (error * reference.norm()).item() ** 2 / reference.numel(), wall, cpu, done, history)
 
 
-def pinn_model(problem: AbstractProblem, widths: tuple[int, ...], seed: int) -> PINN:
-    """A float64 tanh PINN with ``len(widths)`` hidden layers of those widths (they must be equal), its weights drawn in float64."""
+def pinn_model(problem: AbstractProblem, widths: tuple[int, ...], seed: int, *, hard: bool = False) -> PINN:
+    """A float64 tanh PINN with ``len(widths)`` hidden layers of those widths (they must be equal), its weights drawn in
+    float64; ``hard``: the problem's conditions built in (:class:`~sciml.pinn.HardConstraint`)."""
     if len(set(widths)) != 1:
         raise ValueError(f"pinn_model: hidden layers of one width, got {widths}")
     generator = torch.Generator().manual_seed(seed)
-    return PINN(problem.domain, hidden_features=widths[0], n_layers=len(widths) + 1, generator=generator, dtype=torch.float64)
+    return PINN(problem.domain, hidden_features=widths[0], n_layers=len(widths) + 1, generator=generator, dtype=torch.float64,
+                constraint=HardConstraint.from_problem(problem) if hard else None)
 
 
 def natgrad(problem: AbstractProblem, points: dict[str, torch.Tensor], widths: tuple[int, ...], seed: int, steps: int,
-            seconds: float, test_points, reference, *, damping: float = 0.0, solver: str = "dense", every: int = 5) -> Run:
-    """Energy natural gradient (ENGD): dense Gauss-Newton steps, truncated SVD (rcond 1e-7), the 31-step line search;
-    ``damping`` 0 as in the ENGD paper, or Levenberg-Marquardt's (``solver="cg"``: at least 1e-10)."""
-    model = pinn_model(problem, widths, seed)
-    objective = PINNObjective(problem)
-    damping = damping if solver == "dense" else max(damping, 1e-10)
-    optimizer = NaturalGradient(model.parameters(), objective.terms, solver=solver, damping=damping, rcond=1e-7, cg_maxiter=400)
-    return _timed(model, lambda: optimizer.step(lambda: objective(model, points)), steps, seconds, test_points, reference, every)
+            seconds: float, test_points, reference, *, damping: float = 0.0, every: int = 5, hard: bool = False,
+            resample_every: int = 0, pool: int = 100_000) -> Run:
+    """Energy natural gradient (ENGD): Gauss-Newton steps, the 31-step line search; ``damping`` 0 as in the ENGD paper
+    (the dense solve, truncated SVD at rcond 1e-7), or Levenberg-Marquardt's (the damped Gram matrix's Cholesky solve).
+    ``hard``: the conditions built into the network, the residual term alone; ``resample_every``: the interior points
+    redrawn every that many steps by RAD (:func:`~sciml.pinn.residual_adaptive`, ``k = c = 1``, from ``pool`` candidates)."""
+    model = pinn_model(problem, widths, seed, hard=hard)
+    objective = PINNObjective(problem, conditions=() if hard else None)
+    points = {name: p for name, p in points.items() if name == "pde" or not hard}
+    optimizer = NaturalGradient(model.parameters(), objective.terms, solver="gram" if damping > 0 else "dense", damping=damping,
+                                rcond=1e-7)
+    generator, done = torch.Generator().manual_seed(1000 + seed), 0
+
+    def step() -> None:
+        nonlocal done
+        if resample_every and done and done % resample_every == 0:
+            points["pde"] = residual_adaptive(problem, lambda p: objective.residual(model, p), len(points["pde"]), pool=pool,
+                                              generator=generator, dtype=torch.float64)
+        optimizer.step(lambda: objective(model, points))
+        done += 1
+
+    return _timed(model, step, steps, seconds, test_points, reference, every)
 
 
 def adam(problem: AbstractProblem, points: dict[str, torch.Tensor], widths: tuple[int, ...], seed: int, steps: int,

@@ -5,12 +5,13 @@ problem's domain for the ``"pde"`` term and, for each named condition, points dr
 condition's own sampler (the boundary and the initial slice apart). The set of epoch ``e`` is a
 function of ``(seed, e)`` alone (:func:`sciml.data.sample_generator`), so a resumed run sees the points
 an uninterrupted one would; with ``resample=False`` every epoch reuses the set of epoch 0 (full-batch
-training, as L-BFGS needs).
+training, as L-BFGS needs). :func:`residual_adaptive` draws interior points where a model's residual
+is large (RAD), for training loops that resample as they go.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import torch
 from torch import Tensor
@@ -20,7 +21,7 @@ from sciml.data import sample_generator
 from sciml.domain import METHODS
 from sciml.problem import AbstractProblem
 
-__all__ = ["Collocation", "select_conditions"]
+__all__ = ["Collocation", "residual_adaptive", "select_conditions"]
 
 #: term names that are not conditions: the residual at the interior points and the observations
 RESERVED = ("pde", "data")
@@ -117,3 +118,38 @@ class Collocation:
         points = self.points(epoch)
         for _ in range(start, self.steps_per_epoch):
             yield points, 1
+
+
+def residual_adaptive(problem: AbstractProblem, residual: Callable[[Tensor], Tensor], n: int, *, pool: int,
+                      generator: torch.Generator, k: float = 1.0, c: float = 1.0,
+                      dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> Tensor:
+    r"""``n`` interior points drawn where the residual is large: residual-based adaptive distribution (RAD).
+
+    ``pool`` uniform candidates are drawn in the domain and ``n`` of them kept, without replacement, with
+    probability proportional to :math:`|r|^k / \overline{|r|^k} + c` (Wu, Zhu, Tan, Kartha and Lu, CMAME 403,
+    2023; ``k = 1, c = 1`` is their all-round choice: half the mass uniform, half on the residual).
+
+    Parameters
+    ----------
+    problem
+        Supplies the domain.
+    residual
+        ``points (pool, D) -> r (pool, C)`` at the current parameters, e.g.
+        ``lambda p: objective.residual(model, p)``; its norm over the channels weighs each candidate.
+    n, pool
+        Points kept and candidates drawn (``n <= pool``; a pool many times ``n`` lets the density show).
+    generator
+        Draws the candidates and the choice.
+    k, c
+        The exponent and the uniform floor of the density (``k >= 0``, ``c >= 0``, not both zero).
+    """
+    if not 1 <= n <= pool:
+        raise ValueError(f"residual_adaptive: need 1 <= n <= pool, got n={n}, pool={pool}")
+    if not (k >= 0 and c >= 0 and (k > 0 or c > 0)):
+        raise ValueError(f"residual_adaptive: need k >= 0 and c >= 0, not both zero, got k={k}, c={c}")
+    candidates = problem.domain.sample_interior(pool, generator, "uniform").to(dtype=dtype, device=device)  # (pool, D)
+    with torch.enable_grad():
+        size = residual(candidates).detach().reshape(pool, -1).norm(dim=1) ** k  # (pool,)
+    weights = size / size.mean() + c if size.mean() > 0 else torch.ones_like(size)
+    chosen = torch.multinomial(weights.cpu(), n, replacement=False, generator=generator)
+    return candidates[chosen.to(candidates.device)]

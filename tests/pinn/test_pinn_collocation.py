@@ -4,7 +4,7 @@ import pytest
 import torch
 from sciml.problems import Burgers, Poisson
 
-from sciml.pinn import Collocation
+from sciml.pinn import Collocation, residual_adaptive
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -61,3 +61,27 @@ def test_bad_arguments_raise():
         Collocation(problem, 8, 4, method="grid")
     with pytest.raises(ValueError, match="steps_per_epoch"):
         Collocation(problem, 8, 4, steps_per_epoch=0)
+
+
+def test_residual_adaptive_points_follow_the_rad_density():
+    """RAD's density |r|^k / mean + c: a residual of 1 on a tenth of the domain and 0 elsewhere."""
+    problem = Poisson.pinn_classic()
+    inside = lambda p: (p[:, :1] < 0.1).to(p.dtype)  # (P, 1): 1 on x < 0.1
+    concentrated = residual_adaptive(problem, inside, 500, pool=20_000, generator=torch.Generator().manual_seed(0), c=0.0)
+    assert concentrated.shape == (500, 2) and bool((concentrated[:, 0] < 0.1).all())
+    # c = 1: weights 1/0.1 + 1 = 11 inside, 1 outside: 0.1 * 11 / (0.1 * 11 + 0.9) = 0.55 of the mass inside
+    mixed = residual_adaptive(problem, inside, 1000, pool=100_000, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    assert mixed.dtype == torch.float64 and bool(((mixed >= 0) & (mixed <= 1)).all())
+    assert (mixed[:, 0] < 0.1).double().mean().item() == pytest.approx(0.55, abs=0.05)
+    again = residual_adaptive(problem, inside, 1000, pool=100_000, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    assert torch.equal(mixed, again)
+    uniform = residual_adaptive(problem, inside, 1000, pool=100_000, generator=torch.Generator().manual_seed(2), k=0.0)
+    assert (uniform[:, 0] < 0.1).double().mean().item() == pytest.approx(0.1, abs=0.04)
+
+
+def test_residual_adaptive_bad_arguments_raise(generator):
+    problem = Poisson.pinn_classic()
+    with pytest.raises(ValueError, match="n <= pool"):
+        residual_adaptive(problem, lambda p: p[:, :1], 10, pool=5, generator=generator)
+    with pytest.raises(ValueError, match="not both zero"):
+        residual_adaptive(problem, lambda p: p[:, :1], 5, pool=10, generator=generator, k=0.0, c=0.0)

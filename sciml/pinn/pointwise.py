@@ -6,7 +6,7 @@ from autograd products it costs one batched backward pass per row or column; bui
 products, it is one vectorized pass (measured 30x faster on the 2-D Poisson PINN of the ENGD paper).
 :class:`PointDiff` is the differentiator that makes a problem's own ``residual(u, a, d)`` run under
 those transforms unchanged. For a :class:`~sciml.pinn.PINN` each form also carries the builder of the
-same Jacobian from the network's jets (:mod:`sciml.pinn.jet`), another 10x faster on the Burgers PINN.
+same Jacobian from the network's jets (:mod:`sciml.pinn.jet`), 3 to 6 times faster again.
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ solution; the script writes burgers_natgrad.png (the solution at three times, th
 
     python examples/pinn_burgers_natgrad.py     # 840 CPU seconds (the benchmark row, other draws: 1.16e-4)
     SCIML_EXAMPLE_TINY=1 python examples/pinn_burgers_natgrad.py
+
+With glibc, ``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1099511627776`` in front keeps the Jacobian's and the
+Gram matrix's blocks of tens of MB mapped between steps instead of page-faulting them in again at every step
+(the benchmarks run so).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -100,7 +100,8 @@ def _at(model: nn.Module, params: dict[str, Tensor]) -> Callable[[Tensor], Tenso
     return lambda x: functional_call(model, params, (x[None],))[0]  # (1, D) -> (1, C) -> (C,)
 
 
-def _jet_jacobian(model: nn.Module, points: Tensor, residual: Callable[[Jet], Tensor], order: int):
+def _jet_jacobian(model: nn.Module, points: Tensor, residual: Callable[[Jet], Tensor],
+                  order: int) -> Callable[[Sequence[Tensor]], Tensor] | None:
     """The fast Jacobian builder of a term (:func:`~sciml.pinn.jet.jet_jacobian`) where the model has jets, else ``None``."""
     if not supports_jets(model):
         return None

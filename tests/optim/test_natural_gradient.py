@@ -1,6 +1,7 @@
 """Gauss-Newton / natural gradient: exact on linear least squares, matrix-free CG and the Gram matrix's Cholesky solve equal to the dense solve,
 and the PINN accuracy it is for on a 1-D Poisson problem."""
 
+import itertools
 import math
 
 import pytest
@@ -71,6 +72,21 @@ def test_the_cholesky_solve_of_the_damped_gram_matrix_equals_the_dense_solve():
         NaturalGradient(params, ("pde",), damping=0.0, solver="gram")
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("shape", [(700, 130), (40, 90), (1, 1)])
+def test_the_gram_matrix_by_syrk_equals_the_product_and_is_exactly_symmetric(dtype, shape, generator):
+    """The CPU path (BLAS's syrk on one triangle, mirrored) against ``J.T @ J``, also where ``J`` has more columns
+    than rows (a rank-deficient Gram matrix) and for a transposed (non-contiguous) ``J``."""
+    from sciml.optim.natural_gradient import _gram
+
+    jacobian = torch.randn(*shape, dtype=torch.float64, generator=generator).to(dtype)
+    for j in (jacobian, jacobian.T.contiguous().T):
+        gram = _gram(j)
+        assert gram.dtype == dtype and torch.equal(gram, gram.T)
+        tolerance = 1e-13 if dtype == torch.float64 else 1e-5
+        torch.testing.assert_close(gram, j.T @ j, rtol=0, atol=tolerance * (j.T @ j).abs().max().item())
+
+
 def test_natural_gradient_solves_a_pinn_to_high_accuracy_where_the_loss_never_rises():
     model = network(1, width=16)
     interior = torch.linspace(0, 1, 40, dtype=torch.float64)[1:-1, None]
@@ -81,11 +97,63 @@ def test_natural_gradient_solves_a_pinn_to_high_accuracy_where_the_loss_never_ri
 
     optimizer = NaturalGradient(model.parameters(), ("pde", "bc"), damping=1e-10)
     losses = [sum(optimizer.step(closure).values()).item() for _ in range(40)]
-    assert all(b <= a for a, b in zip(losses, losses[1:]))
+    assert all(b <= a for a, b in itertools.pairwise(losses))
     x = torch.linspace(0, 1, 201, dtype=torch.float64)[:, None]
     exact = torch.sin(math.pi * x)
     error = ((model(x) - exact).norm() / exact.norm()).item()
     assert error < 1e-5, error  # Adam stalls near 1e-3 on such problems
+
+
+@pytest.mark.parametrize("solver", ["gram", "dense", "cg"])
+def test_adaptive_damping_on_linear_least_squares_takes_the_damped_step_and_divides_the_damping(solver, generator):
+    """A linear model predicts its own decrease exactly (gain ratio 1): every step is the damped Gauss-Newton step
+    from the current damping, which is then divided by 3, one loss evaluation per step; the steps reach the minimizer."""
+    x = torch.randn(30, 5, dtype=torch.float64, generator=generator)
+    y = torch.randn(30, 1, dtype=torch.float64, generator=generator)
+    model = nn.Linear(5, 1).double()
+    design = torch.cat([x, torch.ones(30, 1, dtype=torch.float64)], dim=1) / math.sqrt(30)  # (30, 6): the scaled J
+    calls = []
+
+    def closure():
+        calls.append(1)
+        return {"data": Residual(model(x) - y)}
+
+    optimizer = NaturalGradient(model.parameters(), ("data",), damping=0.3, solver=solver, adaptive_damping=True, cg_tol=1e-14)
+    theta = torch.cat([model.weight[0], model.bias]).detach()
+    r = (design @ theta - y[:, 0] / math.sqrt(30))
+    expected = theta - torch.linalg.solve(design.T @ design + 0.3 * torch.eye(6, dtype=torch.float64), design.T @ r)
+    optimizer.step(closure)
+    torch.testing.assert_close(torch.cat([model.weight[0], model.bias]), expected, rtol=0, atol=1e-12)
+    assert len(calls) == 2 and optimizer.param_groups[0]["damping"] == pytest.approx(0.1, rel=1e-15)
+    for _ in range(4):
+        optimizer.step(closure)
+    assert len(calls) == 10 and optimizer.param_groups[0]["damping"] == pytest.approx(0.3 / 3**5, rel=1e-12)
+    for _ in range(20):
+        optimizer.step(closure)
+    exact = torch.linalg.lstsq(design, y[:, 0] / math.sqrt(30)).solution
+    torch.testing.assert_close(torch.cat([model.weight[0], model.bias]), exact, rtol=0, atol=1e-10)
+
+
+def test_adaptive_damping_raises_the_damping_until_an_overlong_step_lowers_the_loss(generator):
+    """lr = 3 overshoots the minimizer of linear least squares (the loss along d is (1 - eta)^2 times the excess while
+    the damping is small): the step is rejected and solved again with the damping doubled until it is short enough;
+    the loss never rises; where no step lowers the loss, the parameters and the damping stay as they were."""
+    x = torch.randn(30, 5, dtype=torch.float64, generator=generator)
+    y = torch.randn(30, 1, dtype=torch.float64, generator=generator)
+    model = nn.Linear(5, 1).double()
+    closure = lambda: {"data": Residual(model(x) - y)}
+    optimizer = NaturalGradient(model.parameters(), ("data",), lr=3.0, damping=1e-6, solver="gram", adaptive_damping=True)
+    losses = [optimizer.step(closure)["data"].item() for _ in range(30)]
+    assert all(b < a for a, b in itertools.pairwise(losses))
+    assert optimizer.param_groups[0]["damping"] > 1e-2  # raised from 1e-6: only a damped, shorter step is accepted
+    flat = lambda: {"data": Residual(0 * model(x) + y)}  # J = 0: no step can lower the loss
+    stuck = NaturalGradient(model.parameters(), ("data",), damping=1e-6, solver="dense", adaptive_damping=True)
+    theta = torch.cat([model.weight[0], model.bias]).detach().clone()
+    stuck.step(flat)
+    assert torch.equal(torch.cat([model.weight[0], model.bias]).detach(), theta)
+    assert stuck.param_groups[0]["damping"] == 1e-6  # kept: the 30 doublings are not carried into the next step
+    with pytest.raises(ValueError, match="damping_min"):
+        NaturalGradient(model.parameters(), ("data",), damping=1e-3, solver="gram", adaptive_damping=True, damping_min=0.0)
 
 
 def test_terms_must_be_residuals():

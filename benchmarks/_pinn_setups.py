@@ -100,16 +100,17 @@ def pinn_model(problem: AbstractProblem, widths: tuple[int, ...], seed: int, *, 
 
 def natgrad(problem: AbstractProblem, points: dict[str, torch.Tensor], widths: tuple[int, ...], seed: int, steps: int,
             seconds: float, test_points, reference, *, damping: float = 0.0, every: int = 5, hard: bool = False,
-            resample_every: int = 0, pool: int = 100_000) -> Run:
-    """Energy natural gradient (ENGD): Gauss-Newton steps, the 31-step line search; ``damping`` 0 as in the ENGD paper
+            resample_every: int = 0, pool: int = 100_000, adaptive: bool = False) -> Run:
+    """Energy natural gradient (ENGD): Gauss-Newton steps with the 31-step line search; ``damping`` 0 as in the ENGD paper
     (the dense solve, truncated SVD at rcond 1e-7), or Levenberg-Marquardt's (the damped Gram matrix's Cholesky solve).
     ``hard``: the conditions built into the network, the residual term alone; ``resample_every``: the interior points
-    redrawn every that many steps by RAD (:func:`~sciml.pinn.residual_adaptive`, ``k = c = 1``, from ``pool`` candidates)."""
+    redrawn every that many steps by RAD (:func:`~sciml.pinn.residual_adaptive`, ``k = c = 1``, from ``pool`` candidates);
+    ``adaptive``: Levenberg-Marquardt's damping, from ``damping``, in place of the line search."""
     model = pinn_model(problem, widths, seed, hard=hard)
     objective = PINNObjective(problem, conditions=() if hard else None)
     points = {name: p for name, p in points.items() if name == "pde" or not hard}
     optimizer = NaturalGradient(model.parameters(), objective.terms, solver="gram" if damping > 0 else "dense", damping=damping,
-                                rcond=1e-7)
+                                rcond=1e-7, adaptive_damping=adaptive)
     generator, done = torch.Generator().manual_seed(1000 + seed), 0
 
     def step() -> None:

@@ -22,15 +22,17 @@ the residual term changes, by 8^4 = 4096 against the boundary term, either way.
 
 The preconditioned rows (``benchmarks/_pinn_setups.py``) use the setups their methods are meant for, in
 float64, under a limit of steps and of CPU seconds (one thread; the table's seconds are wall time, the JSON
-has both; networks drawn in float64): ``natgrad``, energy natural gradient (Gauss-Newton with the 31-step
-line search; the Jacobian from the network's jets) on the ENGD paper's 2-32-1 tanh network on a 30 x 30 grid
+has both; networks drawn in float64): ``natgrad``, energy natural gradient (Gauss-Newton, with the 31-step
+line search unless said; the Jacobian from the network's jets) on the ENGD paper's 2-32-1 tanh network on a 30 x 30 grid
 and 120 boundary points (Poisson 2-D, undamped as in the paper: the dense solve, truncated SVD at rcond 1e-7),
 its 5-D problem ``u = sum_i sin(pi x_i)`` with a 5-64-1 network on 4000 + 500 Sobol points (Poisson 5-D; the
 paper resamples them every step) and a 3 x 30 tanh network with the initial and boundary conditions built in
-(``HardConstraint``) on 6000 interior points, redrawn every 25 steps where the residual is large (RAD,
-``residual_adaptive``) (Burgers), both with Levenberg-Marquardt damping 1e-4 (the Gram matrix's Cholesky
-solve), against overshooting first steps (undamped, the 5-D run spent 60 steps between 1 and 2.3 and stood
-at 8e-3 after 150 CPU s); Adam (lr 1e-3) on the 2-D natgrad setup for the time to reach 1e-4; ``opgd``, gradient
+(``HardConstraint``) on 6000 interior points, redrawn every 50 steps where the residual is large (RAD,
+``residual_adaptive``) (Burgers), both damped (the Gram matrix's Cholesky solve) against overshooting first
+steps (undamped, the 5-D run spent 60 steps between 1 and 2.3 and stood at 8e-3 after 150 CPU s): 5-D with
+the fixed damping 1e-4 and the line search, Burgers with Levenberg-Marquardt's damping adapted from 1e-4 in
+place of the line search (``adaptive_damping``; on 5-D it measured worse, 2.8e-3 and 2.6e-4 after 120 s);
+Adam (lr 1e-3) on the 2-D natgrad setup for the time to reach 1e-4; ``opgd``, gradient
 descent preconditioned by the Laplacian's symbol on a Fourier expansion (linear in its parameters) of
 Poisson 2-D with ``u = sin(2 pi x) sin(2 pi y)``, beside the same descent unpreconditioned. All rows run under
 the same allocator settings (glibc malloc with ``MALLOC_MMAP_MAX_=0`` and a large trim threshold, :mod:`_timing`),
@@ -86,6 +88,7 @@ class Natgrad:
     burgers_seconds: float
     burgers_resample_every: int  # RAD's new interior points every that many steps (0: fixed points)
     burgers_hard: bool  # the initial and boundary conditions built into the network
+    burgers_adaptive: bool  # Levenberg-Marquardt's adapted damping (from ``damping``) instead of the line search
     damping: float  # of the 5-D and Burgers rows (Poisson 2-D: none, as in the ENGD paper)
     opgd_modes: int
     opgd_steps: int
@@ -106,12 +109,12 @@ class Budget:
 
 FULL = Budget(steps=2000, seeds=3, hidden=50, layers=6, poisson_points=(1000, 200), burgers_points=(2000, 100),
               natgrad=Natgrad(steps=1000, seconds=60, poisson5d=((64,), (4000, 500)), poisson5d_seconds=120,
-                              burgers=((30, 30, 30), (6000, 300)), burgers_seconds=840, burgers_resample_every=25,
-                              burgers_hard=True, damping=1e-4, opgd_modes=8, opgd_steps=100))
+                              burgers=((30, 30, 30), (6000, 300)), burgers_seconds=840, burgers_resample_every=50,
+                              burgers_hard=True, burgers_adaptive=True, damping=1e-4, opgd_modes=8, opgd_steps=100))
 QUICK = Budget(steps=150, seeds=2, hidden=20, layers=4, poisson_points=(300, 100), burgers_points=(500, 50),
                natgrad=Natgrad(steps=10, seconds=20, poisson5d=((16,), (200, 100)), poisson5d_seconds=20,
                                burgers=((10, 10), (200, 50)), burgers_seconds=20, burgers_resample_every=5,
-                               burgers_hard=True, damping=1e-4, opgd_modes=2, opgd_steps=20))
+                               burgers_hard=True, burgers_adaptive=True, damping=1e-4, opgd_modes=2, opgd_steps=20))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -230,7 +233,7 @@ def preconditioned_rows(budget: Budget, flat: dict, json_path: str | None) -> No
     widths, (interior, per_condition) = ng.burgers
     run = pre.natgrad(burgers, pre.sobol_points(burgers, interior, per_condition, 0), widths, 0, 10**9,
                       ng.burgers_seconds, grid, reference, damping=ng.damping, every=10, hard=ng.burgers_hard,
-                      resample_every=ng.burgers_resample_every)
+                      resample_every=ng.burgers_resample_every, adaptive=ng.burgers_adaptive)
     record("burgers", "natgrad", run_row([run]))
     flat["burgers_natgrad_history"] = run.history  # [(CPU seconds, rel. L2)] every 10 steps
 

@@ -18,9 +18,9 @@ constraint affine in the network's output) it is built in one pass over all poin
   :math:`\sum_k g_k(p)\, a_k(p)^\top` in :math:`W` and :math:`g_0(p)` in :math:`b`.
 
 The Jacobian equals ``vmap(jacrev)``'s to round-off (tests/pinn/test_pinn_jet.py). ``benchmarks/pinn_jacobian.py``
-(float64, one thread, both under the same allocator settings) builds it 2.8 times faster on a 3 x 20 Burgers
-PINN (6600 points, 921 parameters), 3.7 times with the hard constraint and 5.9 times on the ENGD paper's 2-D
-Poisson PINN.
+(float64, one thread, both under the same allocator settings) built it 3.2 times faster on a 3 x 20 Burgers
+PINN (6600 points, 921 parameters), 3.4 times with the hard constraint and 6.4 times on the ENGD paper's 2-D
+Poisson PINN (docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Gauss-Newton / natural gradient: exact on linear least squares, matrix-free CG and the Gram matrix's Cholesky solve equal to the dense solve,
+"""Gauss-Newton / natural gradient: exact on linear least squares, matrix-free CG and the Gram matrix's Cholesky
+solve equal to the dense solve, the Gram matrix by syrk equal to the product, Levenberg-Marquardt's damping rule,
 and the PINN accuracy it is for on a 1-D Poisson problem."""
 
 import itertools
@@ -10,6 +11,7 @@ from torch import nn
 
 from sciml.diff import AutogradDiff
 from sciml.optim import NaturalGradient, Residual, gauss_newton_direction
+from sciml.optim.natural_gradient import _gram
 
 
 def test_one_step_reaches_the_least_squares_minimizer_of_a_linear_problem(generator):
@@ -77,8 +79,6 @@ def test_the_cholesky_solve_of_the_damped_gram_matrix_equals_the_dense_solve():
 def test_the_gram_matrix_by_syrk_equals_the_product_and_is_exactly_symmetric(dtype, shape, generator):
     """The CPU path (BLAS's syrk on one triangle, mirrored) against ``J.T @ J``, also where ``J`` has more columns
     than rows (a rank-deficient Gram matrix) and for a transposed (non-contiguous) ``J``."""
-    from sciml.optim.natural_gradient import _gram
-
     jacobian = torch.randn(*shape, dtype=torch.float64, generator=generator).to(dtype)
     for j in (jacobian, jacobian.T.contiguous().T):
         gram = _gram(j)

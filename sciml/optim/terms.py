@@ -51,10 +51,20 @@ class Pointwise:
     params: dict[str, Tensor]
     jacobian: Callable[[Sequence[Tensor]], Tensor] | None = None
 
-    def scaled(self, factor: float) -> Pointwise:
+    def scaled(self, factor: float | Tensor) -> Pointwise:
+        """The residual times ``factor``: one number, or one per point ``(P,)`` (carried as a last column of the points)."""
         function, jacobian = self.function, self.jacobian
-        return Pointwise(lambda params, point: factor * function(params, point), self.points, self.params,
-                         None if jacobian is None else lambda params: factor * jacobian(params))
+        if not isinstance(factor, Tensor):
+            return Pointwise(lambda params, point: factor * function(params, point), self.points, self.params,
+                             None if jacobian is None else lambda params: factor * jacobian(params))
+        factor = factor.detach().to(self.points)
+
+        def rows(params: Sequence[Tensor]) -> Tensor:
+            jac = jacobian(params)  # (P C, N), row p C + c
+            return factor.repeat_interleave(jac.shape[0] // factor.numel())[:, None] * jac
+
+        return Pointwise(lambda params, row: row[-1] * function(params, row[:-1]), torch.cat([self.points, factor[:, None]], dim=1),
+                         self.params, None if jacobian is None else rows)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,9 +84,13 @@ class Residual:
         """The mean square of the residual, 0-dim."""
         return self.values.square().mean()
 
-    def scaled(self, factor: float) -> Residual:
-        """The residual times ``factor``: the term weighted by ``factor**2``."""
-        return Residual(factor * self.values, None if self.pointwise is None else self.pointwise.scaled(factor))
+    def scaled(self, factor: float | Tensor) -> Residual:
+        """The residual times ``factor``: the term weighted by ``factor**2``; a tensor ``(P,)`` weighs each point apart
+        (e.g. the square roots of :func:`sciml.pinn.residual_importance`'s weights)."""
+        if isinstance(factor, Tensor) and factor.shape != self.values.shape[:1]:
+            raise ValueError(f"Residual.scaled: a factor per point must have shape ({self.values.shape[0]},), got {tuple(factor.shape)}")
+        scale = factor.detach().to(self.values).reshape(-1, *[1] * (self.values.ndim - 1)) if isinstance(factor, Tensor) else factor
+        return Residual(scale * self.values, None if self.pointwise is None else self.pointwise.scaled(factor))
 
 
 Closure = Callable[[], dict[str, "Tensor | Residual"]]

@@ -6,14 +6,15 @@ A PINN is assembled from the problem's own pieces, nothing per problem:
   random Fourier features and an optional output transform such as :class:`HardConstraint`;
 - :class:`Collocation`: the point sets (interior, and each condition's own boundary or initial
   points; uniform, Latin hypercube or Sobol; resampled every epoch or fixed), as the batches of
-  :func:`sciml.train.fit`; :func:`residual_adaptive` draws points where a model's residual is large;
+  :func:`sciml.train.fit`; :func:`residual_adaptive` draws points where a model's residual is large,
+  :func:`residual_importance` too, with the importance weights that keep the loss's target fixed;
 - :class:`PINNObjective`: the named loss terms ``"pde"`` (the problem's ``residual`` through
   :class:`sciml.diff.AutogradDiff`), one per condition (``"bc"``, ``"ic"``, ...) and ``"data"``,
   for any optimizer of :mod:`sciml.optim`;
 - :func:`relative_l2`: the error against an exact solution or a reference at points.
 """
 
-from sciml.pinn.collocation import Collocation, residual_adaptive
+from sciml.pinn.collocation import Collocation, residual_adaptive, residual_importance
 from sciml.pinn.constraint import HardConstraint
 from sciml.pinn.evaluate import predict, relative_l2
 from sciml.pinn.network import PINN, FourierFeatures, OutputTransform
@@ -29,4 +30,5 @@ __all__ = [
     "predict",
     "relative_l2",
     "residual_adaptive",
+    "residual_importance",
 ]

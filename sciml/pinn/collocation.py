@@ -6,11 +6,14 @@ condition's own sampler (the boundary and the initial slice apart). The set of e
 function of ``(seed, e)`` alone (:func:`sciml.data.sample_generator`), so a resumed run sees the points
 an uninterrupted one would; with ``resample=False`` every epoch reuses the set of epoch 0 (full-batch
 training, as L-BFGS needs). :func:`residual_adaptive` draws interior points where a model's residual
-is large (RAD), for training loops that resample as they go.
+is large (RAD), for training loops that resample as they go; :func:`residual_importance` does so by
+quasi-Monte Carlo on a grid of cells and returns the importance weights that keep the loss an estimate
+of the uniform mean.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import torch
@@ -18,10 +21,10 @@ from torch import Tensor
 
 from sciml.conditions import AbstractCondition
 from sciml.data import sample_generator
-from sciml.domain import METHODS
+from sciml.domain import METHODS, unit_samples
 from sciml.problem import AbstractProblem
 
-__all__ = ["Collocation", "residual_adaptive", "select_conditions"]
+__all__ = ["Collocation", "grid_shape", "residual_adaptive", "residual_importance", "sample_cells", "select_conditions"]
 
 #: term names that are not conditions: the residual at the interior points and the observations
 RESERVED = ("pde", "data")
@@ -153,3 +156,85 @@ def residual_adaptive(problem: AbstractProblem, residual: Callable[[Tensor], Ten
     weights = size / size.mean() + c if size.mean() > 0 else torch.ones_like(size)
     chosen = torch.multinomial(weights.cpu(), n, replacement=False, generator=generator)
     return candidates[chosen.to(candidates.device)]
+
+
+def grid_shape(sides: Sequence[float], cells: int) -> tuple[int, ...]:
+    """Cells per axis of a box with ``sides``, about ``cells`` in all, as nearly cubic as the sides allow (at least one per axis)."""
+    if cells < 1 or any(not side > 0 for side in sides):
+        raise ValueError(f"grid_shape: need cells >= 1 and positive sides, got cells={cells}, sides={tuple(sides)}")
+    edge = (cells / math.prod(sides)) ** (1 / len(sides))
+    return tuple(max(1, round(side * edge)) for side in sides)
+
+
+def sample_cells(density: Tensor, unit: Tensor) -> tuple[Tensor, Tensor]:
+    r"""Points of the unit cube distributed as the piecewise-constant ``density`` over its cells: the inverse Rosenblatt map.
+
+    ``density`` ``(n_0, .., n_{D-1})``, non-negative with a positive sum, is the mass of each cell of the regular grid
+    of the unit cube; ``unit`` ``(n, D)`` in :math:`[0, 1)^D` (uniform or quasi-random). Axis by axis, each coordinate
+    is the inverse of the conditional distribution function given the cells already chosen, which is exactly
+    piecewise linear: the map carries the uniform distribution to the density, keeps a low-discrepancy set's
+    stratification, and sends no point to a cell of zero mass. Returns the points ``(n, D)`` and the flat index of
+    each one's cell ``(n,)`` (row-major).
+    """
+    if density.ndim != unit.shape[1] or unit.ndim != 2:
+        raise ValueError(f"sample_cells: unit (n, D) needs a density of D = {unit.shape[-1]} axes, got {tuple(density.shape)}")
+    if (density < 0).any() or not density.sum() > 0:
+        raise ValueError("sample_cells: density must be non-negative with a positive sum")
+    shape, n = density.shape, unit.shape[0]
+    prefix = torch.zeros(n, dtype=torch.long, device=density.device)  # flat index of the cells chosen so far
+    coordinates = []
+    for axis, cells in enumerate(shape):
+        marginal = density.sum(dim=tuple(range(axis + 1, len(shape)))) if axis + 1 < len(shape) else density
+        rows = marginal.reshape(-1, cells)[prefix]  # (n, cells): the mass along this axis given the earlier cells
+        cumulative = rows.cumsum(dim=1)
+        target = unit[:, axis].to(rows) * cumulative[:, -1]
+        index = torch.searchsorted(cumulative, target[:, None], right=True)[:, 0].clamp(max=cells - 1)
+        below = torch.where(index > 0, cumulative.gather(1, (index - 1).clamp(min=0)[:, None])[:, 0], torch.zeros_like(target))
+        fraction = ((target - below) / rows.gather(1, index[:, None])[:, 0]).clamp(0, 1)
+        coordinates.append((index + fraction) / cells)
+        prefix = prefix * cells + index
+    return torch.stack(coordinates, dim=1), prefix
+
+
+def residual_importance(problem: AbstractProblem, residual: Callable[[Tensor], Tensor], n: int, *, cells: int,
+                        generator: torch.Generator, k: float = 1.0, c: float = 1.0, dtype: torch.dtype = torch.float32,
+                        device: torch.device | str | None = None) -> tuple[Tensor, Tensor]:
+    r"""``n`` interior points drawn where the residual is large, and the importance weights ``(n,)`` of the uniform mean.
+
+    RAD's density :math:`q \propto |r|^k / \overline{|r|^k} + c` (:func:`residual_adaptive`), held constant on each of
+    about ``cells`` cells of a regular grid of the domain (:func:`grid_shape`) at its value at the cell's centre,
+    and sampled by quasi-Monte Carlo: an Owen-scrambled Sobol set carried through the grid's inverse Rosenblatt map
+    (:func:`sample_cells`), so each point's density is known exactly. The weight of a point is
+    :math:`\bar q / q`, bounded by :math:`(1 + c) / c`: :math:`\frac1n \sum_p w_p f(x_p)` estimates the uniform
+    mean of :math:`f` over the domain, so a loss weighted so (``Residual.scaled(weights.sqrt())``) keeps the
+    uniform mean square of the residual as its target while its points follow the residual; RAD's unweighted loss
+    instead moves its minimizer each time the points are redrawn.
+
+    Parameters
+    ----------
+    problem
+        Supplies the domain.
+    residual
+        ``points (cells, D) -> r (cells, C)`` at the current parameters, evaluated at the cell centres.
+    n
+        Points drawn (a power of two balances the Sobol set best).
+    cells
+        About how many cells the grid has: the resolution of the density.
+    generator
+        Seeds the scrambling.
+    k, c
+        The exponent and the uniform floor of the density (``k >= 0``, ``c > 0``: the floor bounds the weights).
+    """
+    if n < 1 or cells < 1:
+        raise ValueError(f"residual_importance: need n >= 1 and cells >= 1, got n={n}, cells={cells}")
+    if not (k >= 0 and c > 0):
+        raise ValueError(f"residual_importance: need k >= 0 and c > 0 (the floor bounds the weights), got k={k}, c={c}")
+    low, high = problem.domain.bounds(dtype, device)
+    shape = grid_shape((high - low).tolist(), cells)
+    axes = [(torch.arange(m, dtype=dtype, device=device) + 0.5) / m for m in shape]
+    centres = low + (high - low) * torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, len(shape))
+    with torch.enable_grad():
+        size = residual(centres).detach().reshape(len(centres), -1).norm(dim=1) ** k  # (cells,)
+    density = (size / size.mean() if size.mean() > 0 else torch.zeros_like(size)) + c
+    unit, cell = sample_cells(density.reshape(shape), unit_samples(n, len(shape), generator, "sobol", dtype).to(device))
+    return low + (high - low) * unit, density.mean() / density[cell]

@@ -4,7 +4,9 @@ import pytest
 import torch
 from sciml.problems import Burgers, Poisson
 
-from sciml.pinn import Collocation, residual_adaptive
+from sciml.domain import unit_samples
+from sciml.pinn import Collocation, residual_adaptive, residual_importance
+from sciml.pinn.collocation import grid_shape, sample_cells
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -85,3 +87,68 @@ def test_residual_adaptive_bad_arguments_raise(generator):
         residual_adaptive(problem, lambda p: p[:, :1], 10, pool=5, generator=generator)
     with pytest.raises(ValueError, match="not both zero"):
         residual_adaptive(problem, lambda p: p[:, :1], 5, pool=10, generator=generator, k=0.0, c=0.0)
+
+
+@pytest.mark.parametrize("shape", [(7,), (4, 5), (3, 4, 5)])
+def test_sample_cells_follows_a_piecewise_constant_density_and_skips_empty_cells(shape, generator):
+    density = torch.rand(shape, generator=generator, dtype=torch.float64)
+    density.reshape(-1)[::3] = 0  # every third cell empty
+    points, cell = sample_cells(density, unit_samples(2**15, len(shape), generator, "sobol"))
+    assert points.shape == (2**15, len(shape)) and bool(((points >= 0) & (points < 1)).all())
+    index = (points * torch.tensor(shape)).floor().long()  # each point's cell from its coordinates, row-major
+    flat = torch.zeros_like(cell)
+    for axis, cells in enumerate(shape):
+        flat = flat * cells + index[:, axis]
+    assert torch.equal(flat, cell)
+    share = torch.bincount(cell, minlength=density.numel()).double() / len(cell)
+    assert share.reshape(-1)[::3].sum() == 0
+    # a Sobol set through the inverse map stratifies: each cell's share within 10 / n of its mass (random points: about sqrt(mass / n), 8e-4 here)
+    torch.testing.assert_close(share, density.reshape(-1) / density.sum(), rtol=0, atol=10 / len(cell))
+    within = points * torch.tensor(shape) - index  # the position inside the cell is uniform: mean 1/2
+    assert within.mean(dim=0).sub(0.5).abs().max() < 0.01
+
+
+def test_residual_importance_follows_the_density_and_its_weights_give_the_uniform_mean():
+    """Residual 1 on x < 0.1 of the unit square, 0 elsewhere: density 11 there and 1 elsewhere (c = 1), mean 2."""
+    problem = Poisson.pinn_classic()
+    inside = lambda p: (p[:, :1] < 0.1).to(p.dtype)
+    points, weights = residual_importance(problem, inside, 4096, cells=10_000, generator=torch.Generator().manual_seed(0),
+                                          dtype=torch.float64)
+    assert grid_shape((1.0, 1.0), 10_000) == (100, 100) and grid_shape((1.0, 2.0), 200) == (10, 20)
+    near = points[:, 0] < 0.1
+    assert (near.double().mean().item() == pytest.approx(0.55, abs=2e-3))  # 0.1 * 11 / 2 of the points, to QMC's precision
+    torch.testing.assert_close(weights, torch.where(near, 2 / 11, 2.0).double())
+    # the weighted mean of a smooth function is its integral over the square; the unweighted one is far off
+    f = lambda p: torch.exp(p[:, 0]) * torch.cos(p[:, 1])
+    exact = (torch.e - 1) * torch.sin(torch.tensor(1.0, dtype=torch.float64))
+    assert abs((weights * f(points)).mean() - exact) < 1e-3 * exact
+    assert abs(f(points).mean() - exact) > 0.1 * exact
+    again, _ = residual_importance(problem, inside, 4096, cells=10_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert torch.equal(points, again)
+    _, ones = residual_importance(problem, inside, 256, cells=100, generator=torch.Generator().manual_seed(1), k=0.0)
+    assert ones.dtype == torch.float32 and torch.equal(ones, torch.ones(256))  # k = 0: Sobol points, weight 1
+
+
+def test_residual_importance_on_a_space_time_box():
+    """Burgers' box t in [0, 1], x in [-1, 1]: the cells follow the sides and the points stay in the box."""
+    problem = Burgers.pinn_classic()
+    front = lambda p: torch.exp(-(p[:, 1:] / 0.05) ** 2)  # a residual concentrated at x = 0
+    points, weights = residual_importance(problem, front, 2048, cells=5000, generator=torch.Generator().manual_seed(0),
+                                          dtype=torch.float64)
+    assert problem.domain.contains(points).all() and grid_shape((1.0, 2.0), 5000) == (50, 100)
+    assert (points[:, 1].abs() < 0.1).double().mean() > 0.5  # (1 + 0.1) / 2 of the mass on the front, 10% of the box
+    assert weights.max() <= 2 and (weights * (points[:, 1].abs() < 0.1)).mean() == pytest.approx(0.1, abs=2e-3)
+
+
+def test_residual_importance_and_sample_cells_bad_arguments_raise(generator):
+    problem = Poisson.pinn_classic()
+    with pytest.raises(ValueError, match="c > 0"):
+        residual_importance(problem, lambda p: p[:, :1], 8, cells=16, generator=generator, c=0.0)
+    with pytest.raises(ValueError, match="n >= 1"):
+        residual_importance(problem, lambda p: p[:, :1], 0, cells=16, generator=generator)
+    with pytest.raises(ValueError, match="non-negative"):
+        sample_cells(-torch.ones(3, 3), torch.rand(4, 2))
+    with pytest.raises(ValueError, match="D = 3"):
+        sample_cells(torch.ones(3, 3), torch.rand(4, 3))
+    with pytest.raises(ValueError, match="positive sides"):
+        grid_shape((1.0, 0.0), 10)

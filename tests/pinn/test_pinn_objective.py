@@ -1,10 +1,20 @@
 """The PINN objective: the problem's own residual and conditions, named, at round-off on exact solutions."""
 
+import dataclasses
+
 import pytest
 import torch
 from sciml.problems import Burgers, Poisson
 
-from sciml.optim import LBFGS, Adam, ConFIG, MConFIG, MultiAdam, default_groups, residual_jacobian
+from sciml.optim import (
+    LBFGS,
+    Adam,
+    ConFIG,
+    MConFIG,
+    MultiAdam,
+    default_groups,
+    residual_jacobian,
+)
 from sciml.optim.natural_gradient import pointwise_jacobian
 from sciml.pinn import PINN, Collocation, PINNObjective
 from sciml.pinn.pointwise import PointDiff
@@ -106,6 +116,15 @@ def test_the_pointwise_jacobian_equals_the_autograd_jacobian_of_every_term(name,
         torch.testing.assert_close(fast, reference, rtol=0, atol=1e-12 * reference.abs().max().item())
     scaled = residuals["pde"].scaled(3.0)  # a weight scales the pointwise form with the values
     torch.testing.assert_close(pointwise_jacobian(scaled.pointwise, params), 3 * residual_jacobian(residuals["pde"].values, params))
+    # a weight per point (importance weights): the values' rows, the jet Jacobian's and vmap(jacrev)'s all scaled alike
+    factor = torch.rand(40, generator=generator, dtype=torch.float64) + 0.5
+    weighted = residuals["pde"].scaled(factor)
+    torch.testing.assert_close(weighted.values, factor[:, None] * residuals["pde"].values, rtol=0, atol=0)
+    reference = residual_jacobian(weighted.values, params)
+    for pointwise in (weighted.pointwise, dataclasses.replace(weighted.pointwise, jacobian=None)):
+        torch.testing.assert_close(pointwise_jacobian(pointwise, params), reference, rtol=0, atol=1e-12 * reference.abs().max().item())
+    with pytest.raises(ValueError, match="shape \\(40,\\)"):
+        residuals["pde"].scaled(factor[:-1])
 
 
 def test_point_diff_differentiates_only_the_network_output():

@@ -31,6 +31,7 @@ from sciml.pinn import (
     PINNObjective,
     relative_l2,
     residual_adaptive,
+    residual_importance,
 )
 from sciml.problem import AbstractProblem
 
@@ -100,25 +101,37 @@ def pinn_model(problem: AbstractProblem, widths: tuple[int, ...], seed: int, *, 
 
 def natgrad(problem: AbstractProblem, points: dict[str, torch.Tensor], widths: tuple[int, ...], seed: int, steps: int,
             seconds: float, test_points, reference, *, damping: float = 0.0, every: int = 5, hard: bool = False,
-            resample_every: int = 0, pool: int = 100_000, adaptive: bool = False) -> Run:
+            resample_every: int = 0, pool: int = 100_000, adaptive: bool = False, importance: bool = False) -> Run:
     """Energy natural gradient (ENGD): Gauss-Newton steps with the 31-step line search; ``damping`` 0 as in the ENGD paper
     (the dense solve, truncated SVD at rcond 1e-7), or Levenberg-Marquardt's (the damped Gram matrix's Cholesky solve).
     ``hard``: the conditions built into the network, the residual term alone; ``resample_every``: the interior points
-    redrawn every that many steps by RAD (:func:`~sciml.pinn.residual_adaptive`, ``k = c = 1``, from ``pool`` candidates);
-    ``adaptive``: Levenberg-Marquardt's damping, from ``damping``, in place of the line search."""
+    redrawn every that many steps where the residual is large, ``k = c = 1``: by RAD (:func:`~sciml.pinn.residual_adaptive`,
+    from ``pool`` candidates) or, with ``importance``, by quasi-Monte Carlo on ``pool`` cells with the residual weighted
+    by the importance weights (:func:`~sciml.pinn.residual_importance`); ``adaptive``: Levenberg-Marquardt's damping,
+    from ``damping``, in place of the line search."""
     model = pinn_model(problem, widths, seed, hard=hard)
     objective = PINNObjective(problem, conditions=() if hard else None)
     points = {name: p for name, p in points.items() if name == "pde" or not hard}
     optimizer = NaturalGradient(model.parameters(), objective.terms, solver="gram" if damping > 0 else "dense", damping=damping,
                                 rcond=1e-7, adaptive_damping=adaptive)
-    generator, done = torch.Generator().manual_seed(1000 + seed), 0
+    generator, done, scale = torch.Generator().manual_seed(1000 + seed), 0, None
+
+    def closure() -> dict:
+        terms = objective(model, points)
+        if scale is not None:
+            terms["pde"] = terms["pde"].scaled(scale)
+        return terms
 
     def step() -> None:
-        nonlocal done
+        nonlocal done, scale
         if resample_every and done and done % resample_every == 0:
-            points["pde"] = residual_adaptive(problem, lambda p: objective.residual(model, p), len(points["pde"]), pool=pool,
-                                              generator=generator, dtype=torch.float64)
-        optimizer.step(lambda: objective(model, points))
+            residual, n = (lambda p: objective.residual(model, p)), len(points["pde"])
+            if importance:
+                points["pde"], weights = residual_importance(problem, residual, n, cells=pool, generator=generator, dtype=torch.float64)
+                scale = weights.sqrt()
+            else:
+                points["pde"] = residual_adaptive(problem, residual, n, pool=pool, generator=generator, dtype=torch.float64)
+        optimizer.step(closure)
         done += 1
 
     return _timed(model, step, steps, seconds, test_points, reference, every)

@@ -27,8 +27,9 @@ line search unless said; the Jacobian from the network's jets) on the ENGD paper
 and 120 boundary points (Poisson 2-D, undamped as in the paper: the dense solve, truncated SVD at rcond 1e-7),
 its 5-D problem ``u = sum_i sin(pi x_i)`` with a 5-64-1 network on 4000 + 500 Sobol points (Poisson 5-D; the
 paper resamples them every step) and a 3 x 30 tanh network with the initial and boundary conditions built in
-(``HardConstraint``) on 6000 interior points, redrawn every 50 steps where the residual is large (RAD,
-``residual_adaptive``) (Burgers), both damped (the Gram matrix's Cholesky solve) against overshooting first
+(``HardConstraint``) on 6000 interior points, redrawn every 50 steps where the residual is large (by quasi-Monte
+Carlo on 10^5 cells, the residual weighted by the importance weights that keep the loss the uniform mean square:
+``residual_importance``) (Burgers), both damped (the Gram matrix's Cholesky solve) against overshooting first
 steps (undamped, the 5-D run spent 60 steps between 1 and 2.3 and stood at 8e-3 after 150 CPU s): 5-D with
 the fixed damping 1e-4 and the line search, Burgers with Levenberg-Marquardt's damping adapted from 1e-4 in
 place of the line search (``adaptive_damping``; on 5-D it measured worse, 2.8e-3 and 2.6e-4 after 120 s);
@@ -86,9 +87,10 @@ class Natgrad:
     poisson5d_seconds: float
     burgers: tuple[tuple[int, ...], tuple[int, int]]
     burgers_seconds: float
-    burgers_resample_every: int  # RAD's new interior points every that many steps (0: fixed points)
+    burgers_resample_every: int  # new interior points where the residual is large every that many steps (0: fixed points)
     burgers_hard: bool  # the initial and boundary conditions built into the network
     burgers_adaptive: bool  # Levenberg-Marquardt's adapted damping (from ``damping``) instead of the line search
+    burgers_importance: bool  # the new points by QMC on cells, importance-weighted (``residual_importance``), not RAD
     damping: float  # of the 5-D and Burgers rows (Poisson 2-D: none, as in the ENGD paper)
     opgd_modes: int
     opgd_steps: int
@@ -110,11 +112,13 @@ class Budget:
 FULL = Budget(steps=2000, seeds=3, hidden=50, layers=6, poisson_points=(1000, 200), burgers_points=(2000, 100),
               natgrad=Natgrad(steps=1000, seconds=60, poisson5d=((64,), (4000, 500)), poisson5d_seconds=120,
                               burgers=((30, 30, 30), (6000, 300)), burgers_seconds=840, burgers_resample_every=50,
-                              burgers_hard=True, burgers_adaptive=True, damping=1e-4, opgd_modes=8, opgd_steps=100))
+                              burgers_hard=True, burgers_adaptive=True, burgers_importance=True, damping=1e-4,
+                              opgd_modes=8, opgd_steps=100))
 QUICK = Budget(steps=150, seeds=2, hidden=20, layers=4, poisson_points=(300, 100), burgers_points=(500, 50),
                natgrad=Natgrad(steps=10, seconds=20, poisson5d=((16,), (200, 100)), poisson5d_seconds=20,
                                burgers=((10, 10), (200, 50)), burgers_seconds=20, burgers_resample_every=5,
-                               burgers_hard=True, burgers_adaptive=True, damping=1e-4, opgd_modes=2, opgd_steps=20))
+                               burgers_hard=True, burgers_adaptive=True, burgers_importance=True, damping=1e-4,
+                               opgd_modes=2, opgd_steps=20))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,11 +235,12 @@ def preconditioned_rows(budget: Budget, flat: dict, json_path: str | None) -> No
     burgers = Burgers.pinn_classic()
     grid, reference = burgers.pinn_reference()
     widths, (interior, per_condition) = ng.burgers
-    run = pre.natgrad(burgers, pre.sobol_points(burgers, interior, per_condition, 0), widths, 0, 10**9,
-                      ng.burgers_seconds, grid, reference, damping=ng.damping, every=10, hard=ng.burgers_hard,
-                      resample_every=ng.burgers_resample_every, adaptive=ng.burgers_adaptive)
-    record("burgers", "natgrad", run_row([run]))
-    flat["burgers_natgrad_history"] = run.history  # [(CPU seconds, rel. L2)] every 10 steps
+    runs = [pre.natgrad(burgers, pre.sobol_points(burgers, interior, per_condition, seed), widths, seed, 10**9,
+                        ng.burgers_seconds, grid, reference, damping=ng.damping, every=10, hard=ng.burgers_hard,
+                        resample_every=ng.burgers_resample_every, adaptive=ng.burgers_adaptive, importance=ng.burgers_importance)
+            for seed in range(budget.seeds)]
+    record("burgers", "natgrad", run_row(runs))
+    flat["burgers_natgrad_history"] = [run.history for run in runs]  # per seed, [(CPU seconds, rel. L2)] every 10 steps
 
     opgd, kappa, kappa_preconditioned = pre.opgd(ng.opgd_modes, ng.opgd_steps)
     plain, _, _ = pre.opgd(ng.opgd_modes, ng.opgd_steps, preconditioned=False)

@@ -151,11 +151,15 @@ def residual_adaptive(problem: AbstractProblem, residual: Callable[[Tensor], Ten
     if not (k >= 0 and c >= 0 and (k > 0 or c > 0)):
         raise ValueError(f"residual_adaptive: need k >= 0 and c >= 0, not both zero, got k={k}, c={c}")
     candidates = problem.domain.sample_interior(pool, generator, "uniform").to(dtype=dtype, device=device)  # (pool, D)
-    with torch.enable_grad():
-        size = residual(candidates).detach().reshape(pool, -1).norm(dim=1) ** k  # (pool,)
-    weights = size / size.mean() + c if size.mean() > 0 else torch.ones_like(size)
-    chosen = torch.multinomial(weights.cpu(), n, replacement=False, generator=generator)
+    chosen = torch.multinomial(_rad_density(residual, candidates, k, c).cpu(), n, replacement=False, generator=generator)
     return candidates[chosen.to(candidates.device)]
+
+
+def _rad_density(residual: Callable[[Tensor], Tensor], points: Tensor, k: float, c: float) -> Tensor:
+    """RAD's unnormalized density at ``points`` ``(P, D)``: ``|r|^k / mean + c`` (ones where the residual vanishes), ``(P,)``."""
+    with torch.enable_grad():
+        size = residual(points).detach().reshape(len(points), -1).norm(dim=1) ** k
+    return size / size.mean() + c if size.mean() > 0 else torch.ones_like(size)
 
 
 def grid_shape(sides: Sequence[float], cells: int) -> tuple[int, ...]:
@@ -186,11 +190,10 @@ def sample_cells(density: Tensor, unit: Tensor) -> tuple[Tensor, Tensor]:
     for axis, cells in enumerate(shape):
         marginal = density.sum(dim=tuple(range(axis + 1, len(shape)))) if axis + 1 < len(shape) else density
         rows = marginal.reshape(-1, cells)[prefix]  # (n, cells): the mass along this axis given the earlier cells
-        cumulative = rows.cumsum(dim=1)
+        cumulative = torch.nn.functional.pad(rows.cumsum(dim=1), (1, 0))  # (n, cells + 1), from 0
         target = unit[:, axis].to(rows) * cumulative[:, -1]
-        index = torch.searchsorted(cumulative, target[:, None], right=True)[:, 0].clamp(max=cells - 1)
-        below = torch.where(index > 0, cumulative.gather(1, (index - 1).clamp(min=0)[:, None])[:, 0], torch.zeros_like(target))
-        fraction = ((target - below) / rows.gather(1, index[:, None])[:, 0]).clamp(0, 1)
+        index = (torch.searchsorted(cumulative, target[:, None], right=True)[:, 0] - 1).clamp(0, cells - 1)
+        fraction = ((target - cumulative.gather(1, index[:, None])[:, 0]) / rows.gather(1, index[:, None])[:, 0]).clamp(0, 1)
         coordinates.append((index + fraction) / cells)
         prefix = prefix * cells + index
     return torch.stack(coordinates, dim=1), prefix
@@ -233,8 +236,6 @@ def residual_importance(problem: AbstractProblem, residual: Callable[[Tensor], T
     shape = grid_shape((high - low).tolist(), cells)
     axes = [(torch.arange(m, dtype=dtype, device=device) + 0.5) / m for m in shape]
     centres = low + (high - low) * torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, len(shape))
-    with torch.enable_grad():
-        size = residual(centres).detach().reshape(len(centres), -1).norm(dim=1) ** k  # (cells,)
-    density = (size / size.mean() if size.mean() > 0 else torch.zeros_like(size)) + c
+    density = _rad_density(residual, centres, k, c)  # (cells,)
     unit, cell = sample_cells(density.reshape(shape), unit_samples(n, len(shape), generator, "sobol", dtype).to(device))
     return low + (high - low) * unit, density.mean() / density[cell]

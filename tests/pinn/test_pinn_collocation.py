@@ -116,7 +116,7 @@ def test_residual_importance_follows_the_density_and_its_weights_give_the_unifor
                                           dtype=torch.float64)
     assert grid_shape((1.0, 1.0), 10_000) == (100, 100) and grid_shape((1.0, 2.0), 200) == (10, 20)
     near = points[:, 0] < 0.1
-    assert (near.double().mean().item() == pytest.approx(0.55, abs=2e-3))  # 0.1 * 11 / 2 of the points, to QMC's precision
+    assert near.double().mean().item() == pytest.approx(0.55, abs=2e-3)  # 0.1 * 11 / 2 of the points, to QMC's precision
     torch.testing.assert_close(weights, torch.where(near, 2 / 11, 2.0).double())
     # the weighted mean of a smooth function is its integral over the square; the unweighted one is far off
     f = lambda p: torch.exp(p[:, 0]) * torch.cos(p[:, 1])
